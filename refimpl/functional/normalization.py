@@ -1,0 +1,178 @@
+"""Batch, layer and group normalization from mean/variance reductions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+__all__ = ["batch_norm", "group_norm", "layer_norm"]
+
+
+def _channel_view(t: Tensor, dims: int) -> Tensor:
+    """A per-channel vector shaped ``(1, C, 1, ...)`` to broadcast over ``dims`` dims."""
+    return t.reshape(1, -1, *([1] * (dims - 2)))
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each channel with batch or running statistics, as ``F.batch_norm``.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias``, per channel (dim 1), the
+    statistics taken over every other dimension (``N`` or ``N, H, W``).
+
+    * ``training=True`` (or no running statistics): mean and the **biased** variance
+      of this batch normalize it. If running buffers are given they are updated in
+      place with ``running = (1 - momentum) * running + momentum * batch``, where the
+      stored variance is the **unbiased** one (``n / (n - 1)`` times the biased).
+    * ``training=False``: the running statistics normalize, nothing is updated.
+
+    Example:
+        >>> import torch
+        >>> from refimpl.functional import batch_norm
+        >>> x = torch.tensor([[1.0, 2.0], [3.0, 6.0]])
+        >>> mean, var = torch.zeros(2), torch.ones(2)
+        >>> batch_norm(x, mean, var, training=True, eps=0.0)
+        tensor([[-1., -1.],
+                [ 1.,  1.]])
+        >>> mean, var   # 0.1 of the batch mean [2, 4] and unbiased variance [2, 8]
+        (tensor([0.2000, 0.4000]), tensor([1.1000, 1.7000]))
+    """
+    if input.dim() < 2:
+        raise ValueError(f"batch_norm expects an input of shape (N, C, ...), got {list(input.shape)}")
+    channels = input.shape[1]
+    for name, buffer in (("running_mean", running_mean), ("running_var", running_var),
+                         ("weight", weight), ("bias", bias)):
+        if buffer is not None and buffer.numel() != channels:
+            raise RuntimeError(
+                f"{name} should contain {channels} elements (one per channel of input "
+                f"{list(input.shape)}) not {buffer.numel()}"
+            )
+    count = input.numel() // channels  # values per channel: N (* H * W)
+    if training and count <= 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {input.size()}"
+        )
+    reduce_dims = [0, *range(2, input.dim())]
+    if training or running_mean is None or running_var is None:
+        var, mean = torch.var_mean(input, dim=reduce_dims, correction=0)  # biased
+        if training and running_mean is not None and running_var is not None:
+            with torch.no_grad():
+                running_mean.lerp_(mean.to(running_mean.dtype), momentum)
+                unbiased = var * (count / (count - 1))
+                running_var.lerp_(unbiased.to(running_var.dtype), momentum)
+    else:
+        mean, var = running_mean, running_var
+    y = (input - _channel_view(mean, input.dim())) * _channel_view(
+        torch.rsqrt(var + eps), input.dim()
+    )
+    if weight is not None:
+        y = y * _channel_view(weight, input.dim())
+    if bias is not None:
+        y = y + _channel_view(bias, input.dim())
+    return y
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each example over its last ``len(normalized_shape)`` dims, as ``F.layer_norm``.
+
+    Statistics are per example (biased variance), never shared across the batch,
+    so train and eval behave the same and nothing is tracked. ``weight`` and
+    ``bias`` have shape ``normalized_shape``: one scale and shift per *element*.
+
+    Example:
+        >>> import torch
+        >>> from refimpl.functional import layer_norm
+        >>> layer_norm(torch.tensor([[1.0, 3.0], [10.0, 30.0]]), [2], eps=0.0)
+        tensor([[-1.,  1.],
+                [-1.,  1.]])
+    """
+    shape = tuple(normalized_shape)
+    if len(shape) == 0 or input.dim() < len(shape) or tuple(input.shape[-len(shape):]) != shape:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size {list(input.shape)}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(
+                f"Expected {name} of shape {list(shape)}, got {name} of shape {list(t.shape)}"
+            )
+    dims = tuple(range(-len(shape), 0))
+    var, mean = torch.var_mean(input, dim=dims, correction=0, keepdim=True)
+    y = (input - mean) * torch.rsqrt(var + eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each example's channel groups, as ``F.group_norm``.
+
+    Channels are split into ``num_groups`` groups of ``C / num_groups``; mean and
+    biased variance are taken per (example, group) over the group's channels and
+    all spatial positions. ``weight``/``bias`` are per channel. ``num_groups=1`` is
+    layer norm over ``(C, H, W)``; ``num_groups=C`` is instance norm.
+
+    Example:
+        >>> import torch
+        >>> from refimpl.functional import group_norm
+        >>> x = torch.tensor([[1.0, 3.0, 10.0, 30.0]])   # (N=1, C=4)
+        >>> group_norm(x, 2, eps=0.0)
+        tensor([[-1.,  1., -1.,  1.]])
+    """
+    if input.dim() < 2:
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {input.dim()}"
+        )
+    n, channels = input.shape[:2]
+    if num_groups <= 0 or channels % num_groups:
+        raise RuntimeError(
+            "Expected number of channels in input to be divisible by num_groups, but got "
+            f"input of shape {list(input.shape)} and num_groups={num_groups}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != channels:
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {list(t.shape)} and input of shape "
+                f"{list(input.shape)}"
+            )
+    spatial = input[0, 0].numel() if n and channels else 0
+    if n * (channels // num_groups) * spatial == 1:
+        # torch refuses this one case (a single value per group and nothing to batch with)
+        raise ValueError(
+            "Expected more than 1 value per channel when training, got input size "
+            f"{list(input.shape)} with num_groups={num_groups}"
+        )
+    grouped = input.reshape(n, num_groups, -1)  # (N, G, C/G * spatial)
+    var, mean = torch.var_mean(grouped, dim=-1, correction=0, keepdim=True)
+    y = ((grouped - mean) * torch.rsqrt(var + eps)).reshape(input.shape)
+    if weight is not None:
+        y = y * _channel_view(weight, input.dim())
+    if bias is not None:
+        y = y + _channel_view(bias, input.dim())
+    return y

@@ -1,0 +1,140 @@
+"""Each refimpl module is a drop-in for its torch.nn namesake: signature, state, init, repr."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import torch
+from torch import nn
+
+import refimpl
+
+MODULES = [name for name in refimpl.__all__ if name[0].isupper()]
+
+# constructor arguments for each module, several to exercise every repr branch
+EXAMPLES = {
+    "Conv2d": [(3, 8, 3), (4, 4, (3, 5), 2, (1, 2), 2, 2, False, "reflect"), (4, 4, 3, 1, "same")],
+    "LazyConv2d": [(8, 3), (4, 2, 2, 1, 1, 2, False, "circular")],
+    "Linear": [(5, 3), (5, 3, False)],
+    "LazyLinear": [(3,), (3, False)],
+    "MaxPool2d": [(2,), ((3, 2), (2, 1), 1, 2, True, True)],
+    "AvgPool2d": [(2,), (3, 2, 1, True, False, 4)],
+    "AdaptiveAvgPool2d": [(1,), ((2, None),)],
+    "AdaptiveMaxPool2d": [((3, 4),), (2, True)],
+    "BatchNorm1d": [(5,), (5, 1e-3, None, False, False)],
+    "BatchNorm2d": [(5,), (5, 1e-5, 0.3, True, True)],
+    "LazyBatchNorm1d": [(), (1e-3, None, False, False)],
+    "LazyBatchNorm2d": [(), (1e-5, 0.2)],
+    "LayerNorm": [(5,), ((3, 4), 1e-3, False), ([2, 3], 1e-5, True, False)],
+    "GroupNorm": [(2, 4), (1, 6, 1e-3, False)],
+    "ReLU": [(), (True,)],
+    "Flatten": [(), (0, 2)],
+    "Dropout": [(), (0.2, True)],
+}
+KEYWORD_EXAMPLES = {"BatchNorm2d": {"bias": False}, "GroupNorm": {"bias": False}}
+
+
+def _case_list():
+    for name in MODULES:
+        for args in EXAMPLES[name]:
+            yield pytest.param(name, args, {}, id=f"{name}{args}")
+        if name in KEYWORD_EXAMPLES:
+            yield pytest.param(name, EXAMPLES[name][0], KEYWORD_EXAMPLES[name], id=f"{name}-kw")
+
+
+CASES = list(_case_list())
+
+
+def test_every_public_module_has_examples():
+    assert sorted(EXAMPLES) == sorted(MODULES)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_constructor_signature_equals_torch(name):
+    ours = inspect.signature(getattr(refimpl, name).__init__).parameters
+    theirs = inspect.signature(getattr(nn, name).__init__).parameters
+    assert [(p.name, p.kind, p.default) for p in ours.values()] == [
+        (p.name, p.kind, p.default) for p in theirs.values()
+    ]
+
+
+@pytest.mark.parametrize("name, args, kwargs", CASES)
+def test_repr_equals_torch(name, args, kwargs):
+    assert repr(getattr(refimpl, name)(*args, **kwargs)) == repr(getattr(nn, name)(*args, **kwargs))
+
+
+@pytest.mark.parametrize("name, args, kwargs", CASES)
+def test_same_initialization_and_state_dict_both_ways(name, args, kwargs):
+    torch.manual_seed(11)
+    ours = getattr(refimpl, name)(*args, **kwargs)
+    torch.manual_seed(11)
+    theirs = getattr(nn, name)(*args, **kwargs)
+    if name.startswith("Lazy"):  # materialize both from the same input, same seed
+        x = torch.randn(4, 6, 5, 5) if "Conv" in name or "2d" in name else torch.randn(4, 6)
+        torch.manual_seed(12)
+        ours.eval()(x)  # eval: batch norm's statistics stay as initialized
+        torch.manual_seed(12)
+        theirs.eval()(x)
+    state_ours, state_theirs = ours.state_dict(), theirs.state_dict()
+    assert list(state_ours) == list(state_theirs)
+    for key, value in state_theirs.items():
+        assert state_ours[key].shape == value.shape and state_ours[key].dtype == value.dtype
+        assert torch.equal(state_ours[key], value), f"{key} initialized differently"
+    # perturb and load across, in both directions, strictly
+    perturbed = {k: v + 1 if v.is_floating_point() else v + 2 for k, v in state_theirs.items()}
+    ours.load_state_dict(perturbed)
+    theirs.load_state_dict(ours.state_dict())
+    for key, value in theirs.state_dict().items():
+        assert torch.equal(value, perturbed[key])
+
+
+def test_modules_compose_with_sequential():
+    torch.manual_seed(0)
+    ours = nn.Sequential(
+        refimpl.Conv2d(1, 4, 3, padding=1), refimpl.BatchNorm2d(4), refimpl.ReLU(),
+        refimpl.MaxPool2d(2), refimpl.Conv2d(4, 8, 3, groups=2), refimpl.GroupNorm(2, 8),
+        refimpl.AdaptiveAvgPool2d(1), refimpl.Flatten(), refimpl.Dropout(0.1),
+        refimpl.Linear(8, 3), refimpl.LayerNorm(3),
+    )
+    theirs = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Conv2d(4, 8, 3, groups=2), nn.GroupNorm(2, 8),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.1),
+        nn.Linear(8, 3), nn.LayerNorm(3),
+    )
+    theirs.load_state_dict(ours.state_dict())
+    assert repr(ours) == repr(theirs)
+    x = torch.randn(5, 1, 12, 12)
+    for training in (True, False):
+        ours.train(training)
+        theirs.train(training)
+        torch.manual_seed(1)
+        y_ours = ours(x)
+        torch.manual_seed(1)
+        y_theirs = theirs(x)
+        torch.testing.assert_close(y_ours, y_theirs, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_low_precision_dtypes(dtype):
+    """Half-precision parameters and inputs work and stay close to torch."""
+    layers = [
+        ("Conv2d", (3, 4, 3), (2, 3, 8, 8)),
+        ("Linear", (6, 4), (3, 6)),
+        ("MaxPool2d", (2,), (2, 3, 6, 6)),
+        ("AvgPool2d", (3, 1, 1), (2, 3, 6, 6)),
+        ("AdaptiveAvgPool2d", (3,), (2, 3, 7, 7)),
+        ("AdaptiveMaxPool2d", (3,), (2, 3, 7, 7)),
+        ("BatchNorm2d", (3,), (2, 3, 5, 5)),
+        ("LayerNorm", (6,), (3, 6)),
+        ("GroupNorm", (3, 3), (2, 3, 5, 5)),
+    ]
+    for name, args, shape in layers:
+        theirs = getattr(nn, name)(*args).to(dtype)
+        ours = getattr(refimpl, name)(*args).to(dtype)
+        ours.load_state_dict(theirs.state_dict())
+        x = torch.randn(shape).to(dtype)
+        y_ours, y_theirs = ours(x), theirs(x)
+        assert y_ours.dtype == dtype, name
+        torch.testing.assert_close(y_ours.float(), y_theirs.float(), atol=0.05, rtol=0.05)
