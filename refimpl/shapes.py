@@ -207,9 +207,14 @@ def pool_output_size(
 def _pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
     if isinstance(value, int) and not isinstance(value, bool):
         return value, value
-    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
-        return int(value[0]), int(value[1])
-    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if (
+        isinstance(value, Sequence)
+        and not isinstance(value, str)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        return value[0], value[1]
+    raise TypeError(f"{name} must be an int or a pair of ints, got {name}={value!r}")
 
 
 def conv2d_output_shape(

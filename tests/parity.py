@@ -16,8 +16,10 @@ TOLERANCE = {
 }
 
 
-def twins(name: str, *args: Any, dtype: torch.dtype = torch.float32, **kwargs: Any) -> tuple[nn.Module, nn.Module]:
-    """``refimpl.<name>`` and ``torch.nn.<name>`` built alike; the refimpl one gets torch's state."""
+def twins(
+    name: str, *args: Any, dtype: torch.dtype = torch.float32, **kwargs: Any
+) -> tuple[nn.Module, nn.Module]:
+    """``refimpl.<name>`` and ``torch.nn.<name>`` built alike; refimpl's gets torch's state."""
     theirs = getattr(nn, name)(*args, **kwargs).to(dtype)
     ours = getattr(refimpl, name)(*args, **kwargs).to(dtype)
     ours.load_state_dict(theirs.state_dict())
@@ -32,7 +34,9 @@ def assert_close(actual: Tensor | None, expected: Tensor | None, what: str) -> N
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
     assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
     tol = TOLERANCE.get(expected.dtype, {"atol": 2e-2, "rtol": 2e-2})
-    torch.testing.assert_close(actual, expected, msg=lambda m: f"{what}: {m}", equal_nan=True, **tol)
+    torch.testing.assert_close(
+        actual, expected, msg=lambda m: f"{what}: {m}", equal_nan=True, **tol
+    )
 
 
 def check_module_parity(

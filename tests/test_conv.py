@@ -63,9 +63,7 @@ def conv_configs(draw):
         pads = list(p)
     span = [di * (ki - 1) + 1 for ki, di in zip(k, d)]
     # the input must hold the kernel; reflect/circular padding must be smaller than it
-    size = [
-        draw(st.integers(max(1, sp - 2 * pd, pd + 1), sp + 6)) for sp, pd in zip(span, pads)
-    ]
+    size = [draw(st.integers(max(1, sp - 2 * pd, pd + 1), sp + 6)) for sp, pd in zip(span, pads)]
     bias = draw(st.booleans())
     batched = draw(st.booleans())
     return cin, cout, k, s, p, d, groups, bias, mode, size, batched
@@ -84,7 +82,9 @@ def test_definition_equals_fast_path(config):
     cin, cout, k, s, p, d, g, bias, _, (h, w) = config
     conv = refimpl.Conv2d(cin, cout, k, s, p, d, g, bias).double()
     x = torch.randn(2, cin, h, w, dtype=torch.float64)
-    slow = RF.conv2d_definition(x, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation, g)
+    slow = RF.conv2d_definition(
+        x, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation, g
+    )
     torch.testing.assert_close(slow, conv(x))
 
 

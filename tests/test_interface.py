@@ -92,16 +92,30 @@ def test_same_initialization_and_state_dict_both_ways(name, args, kwargs):
 def test_modules_compose_with_sequential():
     torch.manual_seed(0)
     ours = nn.Sequential(
-        refimpl.Conv2d(1, 4, 3, padding=1), refimpl.BatchNorm2d(4), refimpl.ReLU(),
-        refimpl.MaxPool2d(2), refimpl.Conv2d(4, 8, 3, groups=2), refimpl.GroupNorm(2, 8),
-        refimpl.AdaptiveAvgPool2d(1), refimpl.Flatten(), refimpl.Dropout(0.1),
-        refimpl.Linear(8, 3), refimpl.LayerNorm(3),
+        refimpl.Conv2d(1, 4, 3, padding=1),
+        refimpl.BatchNorm2d(4),
+        refimpl.ReLU(),
+        refimpl.MaxPool2d(2),
+        refimpl.Conv2d(4, 8, 3, groups=2),
+        refimpl.GroupNorm(2, 8),
+        refimpl.AdaptiveAvgPool2d(1),
+        refimpl.Flatten(),
+        refimpl.Dropout(0.1),
+        refimpl.Linear(8, 3),
+        refimpl.LayerNorm(3),
     )
     theirs = nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
-        nn.MaxPool2d(2), nn.Conv2d(4, 8, 3, groups=2), nn.GroupNorm(2, 8),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.1),
-        nn.Linear(8, 3), nn.LayerNorm(3),
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 8, 3, groups=2),
+        nn.GroupNorm(2, 8),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(0.1),
+        nn.Linear(8, 3),
+        nn.LayerNorm(3),
     )
     theirs.load_state_dict(ours.state_dict())
     assert repr(ours) == repr(theirs)

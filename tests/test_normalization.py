@@ -96,7 +96,11 @@ def test_batch_norm_random_configs(name, n, c, spatial, momentum, affine, track,
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "name, shape",
-    [("LazyBatchNorm1d", (8, 5)), ("LazyBatchNorm1d", (8, 5, 3)), ("LazyBatchNorm2d", (4, 3, 5, 5))],
+    [
+        ("LazyBatchNorm1d", (8, 5)),
+        ("LazyBatchNorm1d", (8, 5, 3)),
+        ("LazyBatchNorm2d", (4, 3, 5, 5)),
+    ],
 )
 def test_lazy_batch_norm_matches_torch(name, shape, dtype):
     ours = getattr(refimpl, name)(momentum=0.3).to(dtype)
@@ -147,7 +151,9 @@ def test_group_norm_grid(config, training, dtype):
     check_module_parity(ours, theirs, torch.randn(shape, dtype=dtype) * 2 - 1, training=training)
 
 
-@given(st.integers(1, 4), st.sampled_from([(1, 4), (2, 4), (4, 4), (3, 6), (2, 2)]), st.integers(1, 5))
+@given(
+    st.integers(1, 4), st.sampled_from([(1, 4), (2, 4), (4, 4), (3, 6), (2, 2)]), st.integers(1, 5)
+)
 def test_group_norm_random_configs(n, groups_channels, spatial):
     groups, channels = groups_channels
     ours, theirs = twins("GroupNorm", groups, channels, dtype=torch.float64)

@@ -125,9 +125,7 @@ def test_adaptive_pool_grid(config, name, dtype):
     check_module_parity(ours, theirs, torch.randn(3, h, w, dtype=dtype))
 
 
-@given(
-    st.integers(1, 12), st.integers(1, 12), st.integers(1, 8), st.integers(1, 8), st.booleans()
-)
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(1, 8), st.integers(1, 8), st.booleans())
 def test_adaptive_pools_random_sizes(h, w, oh, ow, use_max):
     name = "AdaptiveMaxPool2d" if use_max else "AdaptiveAvgPool2d"
     ours, theirs = twins(name, (oh, ow), dtype=torch.float64)

@@ -20,12 +20,37 @@ PACKAGE = Path(refimpl.__file__).parent
 FORBIDDEN_MODULES = {"torch.nn.functional", "torch._C._nn", "torch._C"}
 # the operations refimpl reimplements, wherever torch exposes them
 FORBIDDEN_OPS = [
-    "conv2d", "convolution", "_convolution", "conv_tbc", "linear", "addmm", "max_pool2d",
-    "max_pool2d_with_indices", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
-    "batch_norm", "native_batch_norm", "_batch_norm_impl_index", "layer_norm",
-    "native_layer_norm", "group_norm", "native_group_norm", "dropout", "native_dropout",
-    "relu", "relu_", "threshold", "pad", "constant_pad_nd", "reflection_pad2d",
-    "replication_pad2d", "_pad_circular", "unfold", "im2col", "mkldnn_convolution",
+    "conv2d",
+    "convolution",
+    "_convolution",
+    "conv_tbc",
+    "linear",
+    "addmm",
+    "max_pool2d",
+    "max_pool2d_with_indices",
+    "avg_pool2d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "batch_norm",
+    "native_batch_norm",
+    "_batch_norm_impl_index",
+    "layer_norm",
+    "native_layer_norm",
+    "group_norm",
+    "native_group_norm",
+    "dropout",
+    "native_dropout",
+    "relu",
+    "relu_",
+    "threshold",
+    "pad",
+    "constant_pad_nd",
+    "reflection_pad2d",
+    "replication_pad2d",
+    "_pad_circular",
+    "unfold",
+    "im2col",
+    "mkldnn_convolution",
 ]
 
 
@@ -64,7 +89,9 @@ def forbidden_ops(monkeypatch):
         return raiser
 
     for namespace, label in (
-        (torch, "torch"), (torch.nn.functional, "torch.nn.functional"), (torch._C._nn, "torch._C._nn"),
+        (torch, "torch"),
+        (torch.nn.functional, "torch.nn.functional"),
+        (torch._C._nn, "torch._C._nn"),
     ):
         for op in FORBIDDEN_OPS:
             if hasattr(namespace, op):
@@ -75,13 +102,22 @@ def forbidden_ops(monkeypatch):
 def test_whole_package_runs_with_torch_ops_removed(forbidden_ops):
     x = torch.randn(2, 4, 9, 9, requires_grad=True)
     net = torch.nn.Sequential(
-        refimpl.Conv2d(4, 6, 3, padding=1, groups=2), refimpl.Conv2d(6, 6, 3, padding=2, padding_mode="reflect"),
+        refimpl.Conv2d(4, 6, 3, padding=1, groups=2),
+        refimpl.Conv2d(6, 6, 3, padding=2, padding_mode="reflect"),
         refimpl.Conv2d(6, 6, 3, padding="same", padding_mode="circular"),
         refimpl.Conv2d(6, 6, 2, padding=1, padding_mode="replicate", dilation=2),
-        refimpl.BatchNorm2d(6), refimpl.ReLU(), refimpl.MaxPool2d(3, 2, 1, ceil_mode=True),
-        refimpl.AvgPool2d(2, 1, 1, count_include_pad=False), refimpl.GroupNorm(3, 6),
-        refimpl.AdaptiveMaxPool2d(3), refimpl.AdaptiveAvgPool2d((2, 1)), refimpl.Flatten(),
-        refimpl.Dropout(0.3), refimpl.LazyLinear(5), refimpl.LayerNorm(5), refimpl.ReLU(inplace=True),
+        refimpl.BatchNorm2d(6),
+        refimpl.ReLU(),
+        refimpl.MaxPool2d(3, 2, 1, ceil_mode=True),
+        refimpl.AvgPool2d(2, 1, 1, count_include_pad=False),
+        refimpl.GroupNorm(3, 6),
+        refimpl.AdaptiveMaxPool2d(3),
+        refimpl.AdaptiveAvgPool2d((2, 1)),
+        refimpl.Flatten(),
+        refimpl.Dropout(0.3),
+        refimpl.LazyLinear(5),
+        refimpl.LayerNorm(5),
+        refimpl.ReLU(inplace=True),
     )
     net(x).sum().backward()
     net.eval()(x)

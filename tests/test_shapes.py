@@ -20,7 +20,9 @@ def test_shapes_module_does_not_import_torch():
         alias.name.split(".")[0]
         for node in ast.walk(tree)
         if isinstance(node, (ast.Import, ast.ImportFrom))
-        for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+        for alias in (
+            node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")]
+        )
     }
     assert "torch" not in imported
 
@@ -37,14 +39,20 @@ def test_conv_output_size_grid(n, k, s, p, d):
         with pytest.raises(ValueError, match="kernel_size"):
             shapes.conv_output_size(n, k, s, p, d)
         return
-    out = torch.nn.functional.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), None, s, p, d)
+    out = torch.nn.functional.conv2d(
+        torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), None, s, p, d
+    )
     assert shapes.conv_output_size(n, k, s, p, d) == out.shape[-1]
     if d == 1:
         assert shapes.d2l_output_size(n, k, 2 * p, s) == out.shape[-1]
 
 
 @given(
-    st.integers(1, 30), st.integers(1, 6), st.integers(1, 4), st.integers(0, 4), st.integers(0, 4),
+    st.integers(1, 30),
+    st.integers(1, 6),
+    st.integers(1, 4),
+    st.integers(0, 4),
+    st.integers(0, 4),
     st.integers(1, 3),
 )
 def test_conv_output_size_per_side_padding(n, k, s, before, after, d):
@@ -72,12 +80,18 @@ def test_same_padding_puts_the_extra_row_after():
     torch.manual_seed(0)
     x, w = torch.randn(1, 1, 6, 6), torch.randn(1, 1, 4, 4)
     before, after = shapes.same_padding(4)
-    manual = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (before, after, before, after)), w)
+    manual = torch.nn.functional.conv2d(
+        torch.nn.functional.pad(x, (before, after, before, after)), w
+    )
     torch.testing.assert_close(manual, torch.nn.functional.conv2d(x, w, padding="same"))
 
 
 @given(
-    st.integers(1, 25), st.integers(1, 5), st.integers(1, 4), st.integers(0, 2), st.integers(1, 3),
+    st.integers(1, 25),
+    st.integers(1, 5),
+    st.integers(1, 4),
+    st.integers(0, 2),
+    st.integers(1, 3),
     st.booleans(),
 )
 def test_pool_output_size_matches_torch(n, k, s, p, d, ceil):
@@ -120,9 +134,13 @@ def test_conv2d_output_shape(size, kernel, stride, padding, dilation):
     x = torch.zeros(1, 1, *size)
     w = torch.zeros(1, 1, *((kernel, kernel) if isinstance(kernel, int) else kernel))
     out = torch.nn.functional.conv2d(x, w, None, stride, padding, dilation)
-    assert shapes.conv2d_output_shape(size, kernel, stride, padding, dilation) == tuple(out.shape[-2:])
+    assert shapes.conv2d_output_shape(size, kernel, stride, padding, dilation) == tuple(
+        out.shape[-2:]
+    )
 
 
 def test_pool2d_output_shape():
     out = torch.nn.functional.max_pool2d(torch.zeros(1, 7, 10), (3, 2), (2, 3), (1, 0), 1, True)
-    assert shapes.pool2d_output_shape((7, 10), (3, 2), (2, 3), (1, 0), 1, True) == tuple(out.shape[-2:])
+    assert shapes.pool2d_output_shape((7, 10), (3, 2), (2, 3), (1, 0), 1, True) == tuple(
+        out.shape[-2:]
+    )

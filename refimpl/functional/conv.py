@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .._utils import IntPair, check_non_negative, check_positive, pair
+from .._utils import IntPair, check_non_negative, check_positive, check_same_dtype, pair
 from ..shapes import same_padding
 from .padding import pad2d
 
@@ -27,7 +27,7 @@ def resolve_conv_padding(
             top, bottom = same_padding(kernel_size[0], dilation[0])
             left, right = same_padding(kernel_size[1], dilation[1])
             return left, right, top, bottom
-        raise ValueError(
+        raise RuntimeError(
             f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}"
         )
     ph, pw = pair(padding, "padding")
@@ -35,7 +35,16 @@ def resolve_conv_padding(
     return pw, pw, ph, ph
 
 
-def _check_conv_input(input: Tensor, weight: Tensor, groups: int) -> None:
+def _conv_arguments(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: IntPair,
+    padding: str | IntPair,
+    dilation: IntPair,
+    groups: int,
+) -> tuple[tuple[int, int], tuple[int, int, int, int], tuple[int, int]]:
+    """Validate a convolution call; return stride, per-side padding and dilation."""
     if input.dim() not in (3, 4):
         raise RuntimeError(
             "Expected 3D (unbatched) or 4D (batched) input to conv2d, "
@@ -60,6 +69,34 @@ def _check_conv_input(input: Tensor, weight: Tensor, groups: int) -> None:
             f"Given groups={groups}, expected weight to be divisible by {groups} at "
             f"dimension 0, but got weight of size {list(weight.shape)}"
         )
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise RuntimeError(
+            f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
+            f"with {weight.shape[0]} elements, but got bias of size {list(bias.shape)}"
+        )
+    check_same_dtype(input, weight=weight, bias=bias)
+    stride_hw = pair(stride, "stride")
+    dilation_hw = pair(dilation, "dilation")
+    check_positive("stride", stride_hw)
+    check_positive("dilation", dilation_hw)
+    kernel = (weight.shape[2], weight.shape[3])
+    check_positive("kernel_size", kernel)
+    if isinstance(padding, str) and padding == "same" and stride_hw != (1, 1):
+        raise RuntimeError(
+            f"padding='same' is not supported for strided convolutions, got stride={stride}"
+        )
+    pads = resolve_conv_padding(padding, kernel, dilation_hw)
+    height = input.shape[-2] + pads[2] + pads[3]
+    width = input.shape[-1] + pads[0] + pads[1]
+    span_h = dilation_hw[0] * (kernel[0] - 1) + 1
+    span_w = dilation_hw[1] * (kernel[1] - 1) + 1
+    if span_h > height or span_w > width:
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({height} x {width}). "
+            f"Kernel size: ({span_h} x {span_w}). Kernel size can't be greater than "
+            "actual input size"
+        )
+    return stride_hw, pads, dilation_hw
 
 
 def conv2d(
@@ -97,29 +134,14 @@ def conv2d(
         tensor([[[[ 8., 12.],
                   [20., 24.]]]])
     """
-    _check_conv_input(input, weight, groups)
-    stride_hw = pair(stride, "stride")
-    dilation_hw = pair(dilation, "dilation")
-    check_positive("stride", stride_hw)
-    check_positive("dilation", dilation_hw)
+    stride_hw, pads, dilation_hw = _conv_arguments(
+        input, weight, bias, stride, padding, dilation, groups
+    )
     out_channels, group_channels, kh, kw = weight.shape
-    if isinstance(padding, str) and padding == "same" and stride_hw != (1, 1):
-        raise RuntimeError(
-            f"padding='same' is not supported for strided convolutions, got stride={stride}"
-        )
-    pads = resolve_conv_padding(padding, (kh, kw), dilation_hw)
-
-    x = input.unsqueeze(0) if input.dim() == 3 else input
-    x = pad2d(x, pads)
-    n, _, height, width = x.shape
+    x = pad2d(input.unsqueeze(0) if input.dim() == 3 else input, pads)
+    n = x.shape[0]
     span_h = dilation_hw[0] * (kh - 1) + 1
     span_w = dilation_hw[1] * (kw - 1) + 1
-    if span_h > height or span_w > width:
-        raise RuntimeError(
-            f"Calculated padded input size per channel: ({height} x {width}). "
-            f"Kernel size: ({span_h} x {span_w}). Kernel size can't be greater than "
-            "actual input size"
-        )
     # every window as a view: (N, C_in, H_out, W_out, kH, kW); dilation keeps every d-th tap
     windows = x.unfold(2, span_h, stride_hw[0]).unfold(3, span_w, stride_hw[1])
     windows = windows[..., :: dilation_hw[0], :: dilation_hw[1]]
@@ -127,8 +149,9 @@ def conv2d(
     out_per_group = out_channels // groups
     # the one copy: (G, N*H_out*W_out, C_in/G*kH*kW), window entries ordered like a filter
     windows = windows.reshape(n, groups, group_channels, out_h, out_w, kh, kw)
-    columns = windows.permute(1, 0, 3, 4, 2, 5, 6).reshape(groups, n * out_h * out_w, -1)
-    filters = weight.reshape(groups, out_per_group, -1)  # (G, C_out/G, C_in/G*kH*kW)
+    patch = group_channels * kh * kw
+    columns = windows.permute(1, 0, 3, 4, 2, 5, 6).reshape(groups, n * out_h * out_w, patch)
+    filters = weight.reshape(groups, out_per_group, patch)  # (G, C_out/G, C_in/G*kH*kW)
     out = torch.bmm(columns, filters.transpose(1, 2))  # (G, N*H_out*W_out, C_out/G)
     if bias is not None:
         out = out + bias.reshape(groups, 1, out_per_group)
@@ -161,13 +184,11 @@ def conv2d_definition(
         >>> torch.allclose(conv2d_definition(x, w, groups=2), conv2d(x, w, groups=2), atol=1e-6)
         True
     """
-    _check_conv_input(input, weight, groups)
-    (sh, sw), (dh, dw) = pair(stride, "stride"), pair(dilation, "dilation")
-    check_positive("stride", (sh, sw))
-    check_positive("dilation", (dh, dw))
+    (sh, sw), pads, (dh, dw) = _conv_arguments(
+        input, weight, bias, stride, padding, dilation, groups
+    )
     out_channels, group_channels, kh, kw = weight.shape
-    x = pad2d(input.unsqueeze(0) if input.dim() == 3 else input,
-              resolve_conv_padding(padding, (kh, kw), (dh, dw)))
+    x = pad2d(input.unsqueeze(0) if input.dim() == 3 else input, pads)
     n, _, height, width = x.shape
     out_h = (height - dh * (kh - 1) - 1) // sh + 1
     out_w = (width - dw * (kw - 1) - 1) // sw + 1
@@ -175,8 +196,12 @@ def conv2d_definition(
     for i in range(out_h):
         row = []
         for j in range(out_w):
-            patch = x[:, :, i * sh : i * sh + dh * (kh - 1) + 1 : dh,
-                      j * sw : j * sw + dw * (kw - 1) + 1 : dw]  # (N, C_in, kH, kW)
+            patch = x[
+                :,
+                :,
+                i * sh : i * sh + dh * (kh - 1) + 1 : dh,
+                j * sw : j * sw + dw * (kw - 1) + 1 : dw,
+            ]  # (N, C_in, kH, kW)
             patch = patch.reshape(n, groups, 1, group_channels, kh, kw)
             filters = weight.reshape(1, groups, out_channels // groups, group_channels, kh, kw)
             row.append((patch * filters).sum(dim=(3, 4, 5)).reshape(n, out_channels))

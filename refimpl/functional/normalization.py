@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor
+
+from .._utils import check_same_dtype
 
 __all__ = ["batch_norm", "group_norm", "layer_norm"]
 
@@ -48,22 +51,40 @@ def batch_norm(
         (tensor([0.2000, 0.4000]), tensor([1.1000, 1.7000]))
     """
     if input.dim() < 2:
-        raise ValueError(f"batch_norm expects an input of shape (N, C, ...), got {list(input.shape)}")
+        raise RuntimeError(
+            "batch_norm expects an input of shape (N, C, ...), "
+            f"got input of size {list(input.shape)}"
+        )
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError(
+            "running_mean and running_var must be defined in evaluation mode (training=False), "
+            f"got running_mean={None if running_mean is None else 'tensor'}, "
+            f"running_var={None if running_var is None else 'tensor'}"
+        )
+    check_same_dtype(
+        input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
+    )
     channels = input.shape[1]
-    for name, buffer in (("running_mean", running_mean), ("running_var", running_var),
-                         ("weight", weight), ("bias", bias)):
+    for name, buffer in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
         if buffer is not None and buffer.numel() != channels:
             raise RuntimeError(
                 f"{name} should contain {channels} elements (one per channel of input "
                 f"{list(input.shape)}) not {buffer.numel()}"
             )
-    count = input.numel() // channels  # values per channel: N (* H * W)
-    if training and count <= 1:
+    count = input.numel() // max(channels, 1)  # values per channel: N (* H * W)
+    if training and count == 1:
         raise ValueError(
             f"Expected more than 1 value per channel when training, got input size {input.size()}"
         )
     reduce_dims = [0, *range(2, input.dim())]
-    if training or running_mean is None or running_var is None:
+    if input.numel() == 0:  # an empty batch: nothing to measure, nothing to learn from
+        mean, var = input.new_zeros(channels), input.new_ones(channels)
+    elif training or running_mean is None or running_var is None:
         var, mean = torch.var_mean(input, dim=reduce_dims, correction=0)  # biased
         if training and running_mean is not None and running_var is not None:
             with torch.no_grad():
@@ -79,7 +100,7 @@ def batch_norm(
         y = y * _channel_view(weight, input.dim())
     if bias is not None:
         y = y + _channel_view(bias, input.dim())
-    return y
+    return y.to(input.dtype)  # float32 parameters keep a bfloat16/float16 input's dtype
 
 
 def layer_norm(
@@ -103,7 +124,7 @@ def layer_norm(
                 [-1.,  1.]])
     """
     shape = tuple(normalized_shape)
-    if len(shape) == 0 or input.dim() < len(shape) or tuple(input.shape[-len(shape):]) != shape:
+    if len(shape) == 0 or input.dim() < len(shape) or tuple(input.shape[-len(shape) :]) != shape:
         raise RuntimeError(
             f"Given normalized_shape={list(shape)}, expected input with shape "
             f"[*, {', '.join(map(str, shape))}], but got input of size {list(input.shape)}"
@@ -113,6 +134,7 @@ def layer_norm(
             raise RuntimeError(
                 f"Expected {name} of shape {list(shape)}, got {name} of shape {list(t.shape)}"
             )
+    check_same_dtype(input, weight=weight, bias=bias)
     dims = tuple(range(-len(shape), 0))
     var, mean = torch.var_mean(input, dim=dims, correction=0, keepdim=True)
     y = (input - mean) * torch.rsqrt(var + eps)
@@ -120,7 +142,7 @@ def layer_norm(
         y = y * weight
     if bias is not None:
         y = y + bias
-    return y
+    return y.to(input.dtype)  # float32 parameters keep a bfloat16/float16 input's dtype
 
 
 def group_norm(
@@ -161,18 +183,19 @@ def group_norm(
                 f"input, but got {name} of shape {list(t.shape)} and input of shape "
                 f"{list(input.shape)}"
             )
-    spatial = input[0, 0].numel() if n and channels else 0
+    check_same_dtype(input, weight=weight, bias=bias)
+    spatial = math.prod(input.shape[2:])
     if n * (channels // num_groups) * spatial == 1:
         # torch refuses this one case (a single value per group and nothing to batch with)
         raise ValueError(
             "Expected more than 1 value per channel when training, got input size "
             f"{list(input.shape)} with num_groups={num_groups}"
         )
-    grouped = input.reshape(n, num_groups, -1)  # (N, G, C/G * spatial)
+    grouped = input.reshape(n, num_groups, channels // num_groups * spatial)  # (N, G, C/G * HW)
     var, mean = torch.var_mean(grouped, dim=-1, correction=0, keepdim=True)
     y = ((grouped - mean) * torch.rsqrt(var + eps)).reshape(input.shape)
     if weight is not None:
         y = y * _channel_view(weight, input.dim())
     if bias is not None:
         y = y + _channel_view(bias, input.dim())
-    return y
+    return y.to(input.dtype)  # float32 parameters keep a bfloat16/float16 input's dtype

@@ -45,14 +45,27 @@ def pad2d(
     """
     if mode not in PADDING_MODES:
         raise ValueError(f"mode must be one of {PADDING_MODES}, but got mode={mode!r}")
+    if len(padding) != 4:
+        raise ValueError(f"padding must be (left, right, top, bottom), got padding={padding!r}")
     if min(padding) < 0:
         raise RuntimeError(f"negative padding is not supported, got padding={padding}")
     left, right, top, bottom = padding
     if not any(padding):
         return input
+    if input.dim() < 2:
+        raise RuntimeError(
+            f"pad2d needs at least 2 dimensions, got input of size {list(input.shape)}"
+        )
     height, width = input.shape[-2:]
+    if mode != "zeros" and (height == 0 or width == 0):
+        raise RuntimeError(
+            f"{mode} padding needs non-empty spatial dimensions, got input of size "
+            f"{list(input.shape)}"
+        )
     if mode == "zeros":
-        out = input.new_full((*input.shape[:-2], height + top + bottom, width + left + right), value)
+        out = input.new_full(
+            (*input.shape[:-2], height + top + bottom, width + left + right), value
+        )
         out[..., top : top + height, left : left + width] = input
         return out
     limit = {"reflect": (height - 1, width - 1), "circular": (height, width)}.get(mode)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from .._utils import IntPair, check_non_negative, check_positive, pair
+from .._utils import IntPair, check_non_negative, check_positive, is_int, pair
 from ..shapes import pool_output_size
 from .padding import pad2d
 
@@ -24,7 +24,9 @@ OutputSize = int | None | Sequence[int | None]
 
 def _check_pool_input(input: Tensor, name: str) -> None:
     if input.dim() not in (3, 4) or input.shape[-2] == 0 or input.shape[-1] == 0:
-        raise RuntimeError(
+        # torch's avg_pool2d indexes dim -3 before checking: a 1D/2D input is an IndexError
+        error = IndexError if name == "avg_pool2d" and input.dim() < 3 else RuntimeError
+        raise error(
             f"{name}: expected a non-empty 3D (C, H, W) or 4D (N, C, H, W) input, "
             f"but got input of size: {list(input.shape)}"
         )
@@ -140,7 +142,7 @@ def max_pool2d(
         input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d"
     )
     windows = _windows(input, kernel, steps, pads, dil, out, float("-inf"))
-    values, flat = windows.reshape(*windows.shape[:-2], -1).max(dim=-1)
+    values, flat = windows.reshape(*windows.shape[:-2], kernel[0] * kernel[1]).max(dim=-1)
     if not return_indices:
         return values
     # window-local (a, b) back to input coordinates
@@ -201,14 +203,24 @@ def avg_pool2d(
 
 def _adaptive_size(input: Tensor, output_size: OutputSize, name: str) -> tuple[int, int]:
     _check_pool_input(input, name)
-    if output_size is None or isinstance(output_size, int):
-        sizes: Sequence[int | None] = (output_size, output_size)
-    else:
+    if output_size is None or is_int(output_size):
+        sizes: Sequence[int | None] = (output_size, output_size)  # type: ignore[assignment]
+    elif isinstance(output_size, Sequence) and not isinstance(output_size, str):
         sizes = tuple(output_size)
         if len(sizes) != 2:
-            raise ValueError(f"{name}: output_size must be an int or a pair, got {output_size!r}")
+            raise RuntimeError(
+                f"{name}: output_size must be 2-dimensional, got output_size={output_size!r}"
+            )
+    else:
+        sizes = ()
+    if len(sizes) != 2 or not all(s is None or is_int(s) for s in sizes):
+        raise TypeError(
+            f"{name}: output_size must be an int, None or a pair of them, "
+            f"got output_size={output_size!r}"
+        )
     resolved = tuple(
-        int(dim) if size is None else size for size, dim in zip(sizes, input.shape[-2:], strict=True)
+        int(dim) if size is None else size
+        for size, dim in zip(sizes, input.shape[-2:], strict=True)
     )
     if min(resolved) < 0:
         raise RuntimeError(
@@ -284,7 +296,8 @@ def adaptive_max_pool2d(
     gathered = input.index_select(-2, rows.flatten()).index_select(-1, cols.flatten())
     gathered = gathered.reshape(*lead, out_h, rows.shape[1], out_w, cols.shape[1])
     gathered = gathered.transpose(-3, -2)  # (..., H_out, W_out, Lh, Lw)
-    values, flat = gathered.reshape(*lead, out_h, out_w, -1).max(dim=-1)
+    bin_area = rows.shape[1] * cols.shape[1]
+    values, flat = gathered.reshape(*lead, out_h, out_w, bin_area).max(dim=-1)
     if not return_indices:
         return values
     # position (a, b) inside bin (i, j) back to input coordinates (rows[i, a], cols[j, b])

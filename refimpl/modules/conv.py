@@ -15,6 +15,7 @@ from .. import functional as F
 from .._utils import IntPair, check_non_negative, check_positive, pair
 from ..functional.conv import resolve_conv_padding
 from ..functional.padding import PADDING_MODES
+from ._lazy import materialize
 
 __all__ = ["Conv2d", "LazyConv2d"]
 
@@ -93,8 +94,8 @@ class Conv2d(nn.Module):
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = pair(stride, "stride")
         self.dilation = pair(dilation, "dilation")
-        check_positive("kernel_size", self.kernel_size, ValueError)
         # torch raises these at the first forward; raising now (same type) loses less work
+        check_positive("kernel_size", self.kernel_size)
         check_positive("stride", self.stride)
         check_positive("dilation", self.dilation)
         self.padding: str | tuple[int, int]
@@ -124,7 +125,7 @@ class Conv2d(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torch's default: weight ``kaiming_uniform_(a=sqrt(5))``, bias ``U(-1/sqrt(fan_in), ...)``.
+        """torch's default: ``kaiming_uniform_(a=sqrt(5))`` weight, uniform bias.
 
         Both amount to ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` with
         ``fan_in = in_channels / groups * kH * kW``.
@@ -159,12 +160,17 @@ class Conv2d(nn.Module):
                 input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
             )
         # non-zero padding modes pad first, then convolve without padding
+        if input.dim() not in (3, 4):
+            raise NotImplementedError(
+                f"padding_mode={self.padding_mode!r} needs a 3D (unbatched) or 4D (batched) "
+                f"input, but got input of size: {list(input.shape)}"
+            )
         pads = resolve_conv_padding(self.padding, self.kernel_size, self.dilation)
-        padded = F.pad2d(input, pads, mode=self.padding_mode) if input.dim() in (3, 4) else input
+        padded = F.pad2d(input, pads, mode=self.padding_mode)
         return F.conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
-class LazyConv2d(LazyModuleMixin, Conv2d):  # type: ignore[misc]
+class LazyConv2d(LazyModuleMixin, Conv2d):
     """A :class:`Conv2d` whose ``in_channels`` is inferred from the first input.
 
     Until the first forward, ``weight`` and ``bias`` are uninitialized parameters and
@@ -184,8 +190,6 @@ class LazyConv2d(LazyModuleMixin, Conv2d):  # type: ignore[misc]
     """
 
     cls_to_become = Conv2d
-    weight: UninitializedParameter
-    bias: UninitializedParameter
 
     def __init__(
         self,
@@ -206,20 +210,21 @@ class LazyConv2d(LazyModuleMixin, Conv2d):  # type: ignore[misc]
             0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, **factory
         )
         if out_channels % groups:
-            raise ValueError(
+            # torch notices only when the first forward convolves: a RuntimeError
+            raise RuntimeError(
                 f"out_channels must be divisible by groups, got out_channels={out_channels} "
                 f"and groups={groups}"
             )
         self.out_channels = out_channels
-        self.weight = UninitializedParameter(**factory)
+        self.weight = UninitializedParameter(**factory)  # type: ignore[assignment]
         if bias:
-            self.bias = UninitializedParameter(**factory)
+            self.bias = UninitializedParameter(**factory)  # type: ignore[assignment]
 
     def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.in_channels != 0:
             super().reset_parameters()
 
-    def initialize_parameters(self, input: Tensor) -> None:  # type: ignore[override]
+    def initialize_parameters(self, input: Tensor) -> None:
         """Read ``in_channels`` from ``input`` (dim ``-3``) and materialize the parameters."""
         if not self.has_uninitialized_params():
             return
@@ -235,9 +240,9 @@ class LazyConv2d(LazyModuleMixin, Conv2d):  # type: ignore[misc]
                 f"(from input of size {list(input.shape)}) and groups={self.groups}"
             )
         with torch.no_grad():
-            self.weight.materialize(
-                (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+            materialize(
+                self.weight, (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
             )
             if self.bias is not None:
-                self.bias.materialize((self.out_channels,))
+                materialize(self.bias, (self.out_channels,))
             self.reset_parameters()

@@ -12,6 +12,7 @@ from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedParameter
 
 from .. import functional as F
+from ._lazy import materialize
 
 __all__ = ["LazyLinear", "Linear"]
 
@@ -44,7 +45,7 @@ class Linear(nn.Module):
         super().__init__()
         factory = {"device": device, "dtype": dtype}
         if in_features < 0 or out_features < 0:
-            raise ValueError(
+            raise RuntimeError(
                 "in_features and out_features must be non-negative, got "
                 f"in_features={in_features} and out_features={out_features}"
             )
@@ -75,7 +76,7 @@ class Linear(nn.Module):
         return F.linear(input, self.weight, self.bias)
 
 
-class LazyLinear(LazyModuleMixin, Linear):  # type: ignore[misc]
+class LazyLinear(LazyModuleMixin, Linear):
     """A :class:`Linear` whose ``in_features`` is inferred from the first input's last dim.
 
     Example:
@@ -91,32 +92,32 @@ class LazyLinear(LazyModuleMixin, Linear):  # type: ignore[misc]
     """
 
     cls_to_become = Linear
-    weight: UninitializedParameter
-    bias: UninitializedParameter
 
     def __init__(
         self, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
     ) -> None:
         factory = {"device": device, "dtype": dtype}
         super().__init__(0, 0, False, **factory)
-        self.weight = UninitializedParameter(**factory)
+        self.weight = UninitializedParameter(**factory)  # type: ignore[assignment]
         self.out_features = out_features
         if bias:
-            self.bias = UninitializedParameter(**factory)
+            self.bias = UninitializedParameter(**factory)  # type: ignore[assignment]
 
     def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.in_features != 0:
             super().reset_parameters()
 
-    def initialize_parameters(self, input: Tensor) -> None:  # type: ignore[override]
+    def initialize_parameters(self, input: Tensor) -> None:
         """Read ``in_features`` from ``input.shape[-1]`` and materialize the parameters."""
         if not self.has_uninitialized_params():
             return
         if input.dim() == 0:
-            raise RuntimeError(f"LazyLinear needs an input with at least 1 dimension, got {input!r}")
+            raise RuntimeError(
+                f"LazyLinear needs an input with at least 1 dimension, got {input!r}"
+            )
         with torch.no_grad():
             self.in_features = input.shape[-1]
-            self.weight.materialize((self.out_features, self.in_features))
+            materialize(self.weight, (self.out_features, self.in_features))
             if self.bias is not None:
-                self.bias.materialize((self.out_features,))
+                materialize(self.bias, (self.out_features,))
             self.reset_parameters()

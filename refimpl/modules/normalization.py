@@ -12,6 +12,7 @@ from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
 from .. import functional as F
+from ._lazy import materialize
 
 __all__ = [
     "BatchNorm1d",
@@ -31,6 +32,9 @@ class _BatchNorm(nn.Module):
     """
 
     _version = 2  # as torch's, so torch reads num_batches_tracked from our state dicts
+    running_mean: Tensor | None
+    running_var: Tensor | None
+    num_batches_tracked: Tensor | None
 
     def __init__(
         self,
@@ -47,9 +51,9 @@ class _BatchNorm(nn.Module):
         super().__init__()
         factory = {"device": device, "dtype": dtype}
         if num_features < 0:
-            raise ValueError(f"num_features must be non-negative, got num_features={num_features}")
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"momentum must be None or in [0, 1], got momentum={momentum}")
+            raise RuntimeError(
+                f"num_features must be non-negative, got num_features={num_features}"
+            )
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
@@ -78,9 +82,10 @@ class _BatchNorm(nn.Module):
         self.reset_parameters()
 
     def reset_running_stats(self) -> None:
-        if self.track_running_stats:
+        if self.running_mean is not None and self.running_var is not None:
             self.running_mean.zero_()
             self.running_var.fill_(1)
+        if self.num_batches_tracked is not None:
             self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
@@ -102,14 +107,14 @@ class _BatchNorm(nn.Module):
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
-        if self.training and input.numel() // max(input.shape[1], 1) <= 1:
+        if self.training and input.numel() // max(input.shape[1], 1) == 1:
             # checked before touching num_batches_tracked, so a bad batch changes no state
             raise ValueError(
                 "Expected more than 1 value per channel when training, "
                 f"got input size {input.size()}"
             )
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked.add_(1)
             # momentum=None: cumulative average, the k-th batch weighs 1/k
             if self.momentum is None:
@@ -174,11 +179,8 @@ class BatchNorm2d(_BatchNorm):
             )
 
 
-class _LazyBatchNorm(LazyModuleMixin, _BatchNorm):  # type: ignore[misc]
+class _LazyBatchNorm(LazyModuleMixin, _BatchNorm):
     """Batch norm whose ``num_features`` is read from the first input's dim 1."""
-
-    weight: UninitializedParameter
-    bias: UninitializedParameter
 
     def __init__(
         self,
@@ -197,21 +199,19 @@ class _LazyBatchNorm(LazyModuleMixin, _BatchNorm):  # type: ignore[misc]
         self.affine = affine
         self.track_running_stats = track_running_stats
         if affine:
-            self.weight = UninitializedParameter(**factory)
+            self.weight = UninitializedParameter(**factory)  # type: ignore[assignment]
             if bias:
-                self.bias = UninitializedParameter(**factory)
+                self.bias = UninitializedParameter(**factory)  # type: ignore[assignment]
         if track_running_stats:
             self.running_mean = UninitializedBuffer(**factory)
             self.running_var = UninitializedBuffer(**factory)
-            self.num_batches_tracked = torch.tensor(
-                0, dtype=torch.long, device=factory["device"]
-            )
+            self.num_batches_tracked = torch.tensor(0, dtype=torch.long, device=factory["device"])
 
     def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.num_features != 0:
             super().reset_parameters()
 
-    def initialize_parameters(self, input: Tensor) -> None:  # type: ignore[override]
+    def initialize_parameters(self, input: Tensor) -> None:
         """Read ``num_features`` from ``input.shape[1]`` and materialize everything."""
         if not self.has_uninitialized_params():
             return
@@ -219,16 +219,16 @@ class _LazyBatchNorm(LazyModuleMixin, _BatchNorm):  # type: ignore[misc]
         self.num_features = input.shape[1]
         with torch.no_grad():
             if self.affine:
-                self.weight.materialize((self.num_features,))
+                materialize(self.weight, (self.num_features,))
                 if self.bias is not None:
-                    self.bias.materialize((self.num_features,))
+                    materialize(self.bias, (self.num_features,))
             if self.track_running_stats:
-                self.running_mean.materialize((self.num_features,))
-                self.running_var.materialize((self.num_features,))
+                materialize(self.running_mean, (self.num_features,))
+                materialize(self.running_var, (self.num_features,))
             self.reset_parameters()
 
 
-class LazyBatchNorm1d(_LazyBatchNorm, BatchNorm1d):  # type: ignore[misc]
+class LazyBatchNorm1d(_LazyBatchNorm, BatchNorm1d):
     """A :class:`BatchNorm1d` whose ``num_features`` is inferred from the first input.
 
     Example:
@@ -244,7 +244,7 @@ class LazyBatchNorm1d(_LazyBatchNorm, BatchNorm1d):  # type: ignore[misc]
     cls_to_become = BatchNorm1d
 
 
-class LazyBatchNorm2d(_LazyBatchNorm, BatchNorm2d):  # type: ignore[misc]
+class LazyBatchNorm2d(_LazyBatchNorm, BatchNorm2d):
     """A :class:`BatchNorm2d` whose ``num_features`` is inferred from the first input.
 
     Example:
@@ -291,7 +291,7 @@ class LayerNorm(nn.Module):
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
         self.normalized_shape = tuple(int(s) for s in shape)
         if any(s < 0 for s in self.normalized_shape):
-            raise ValueError(
+            raise RuntimeError(
                 f"normalized_shape must be non-negative, got normalized_shape={normalized_shape}"
             )
         self.eps = eps

@@ -98,9 +98,7 @@ class AvgPool2d(nn.Module):
         super().__init__()
         pool_arguments(kernel_size, stride, padding, 1)
         if divisor_override is not None and divisor_override == 0:
-            raise RuntimeError(
-                f"divisor must be not zero, got divisor_override={divisor_override}"
-            )
+            raise RuntimeError(f"divisor must be not zero, got divisor_override={divisor_override}")
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -124,7 +122,7 @@ class AvgPool2d(nn.Module):
 
 
 class AdaptiveAvgPool2d(nn.Module):
-    """Average pooling to a fixed ``output_size``, interchangeable with ``torch.nn.AdaptiveAvgPool2d``.
+    """Average pooling to a fixed ``output_size``, like ``torch.nn.AdaptiveAvgPool2d``.
 
     ``output_size`` is an int, a pair, or a pair with ``None`` meaning "keep the
     input's size". Bins follow [`adaptive_bins`][refimpl.shapes.adaptive_bins] and
@@ -150,7 +148,7 @@ class AdaptiveAvgPool2d(nn.Module):
 
 
 class AdaptiveMaxPool2d(nn.Module):
-    """Max pooling to a fixed ``output_size``, interchangeable with ``torch.nn.AdaptiveMaxPool2d``.
+    """Max pooling to a fixed ``output_size``, like ``torch.nn.AdaptiveMaxPool2d``.
 
     Example:
         >>> import torch

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""The project's entry point: set up .venv from the pinned set, then test, serve, build or bench.
+
+    python3 tools/dev.py test  [pytest args...]   run the test suite (doctests included)
+    python3 tools/dev.py serve [mkdocs args...]   serve the site on http://127.0.0.1:8000
+    python3 tools/dev.py build                    build the site into site/ (strict)
+    python3 tools/dev.py bench [args...]          run benchmarks/bench_layers.py
+    python3 tools/dev.py lock                     regenerate tools/constraints.txt
+
+Standard library only. The virtual environment is reused as long as pyproject.toml and
+tools/constraints.txt are unchanged (a stamp inside .venv records their hash).
+"""
+
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if sys.version_info < (3, 11):  # noqa: UP036 (the check is for whoever runs an older python3)
+    sys.exit(f"tools/dev.py needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".refimpl-stamp"
+CONSTRAINTS = ROOT / "tools" / "constraints.txt"
+TORCH_PIN = "torch==2.13.0"  # the CPU wheel; an unpinned torch would pull a CUDA build
+FORBIDDEN = ("nvidia-", "triton")  # must never appear in the lock (GPU-only packages)
+
+ENV = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+
+
+def log(message: str) -> None:
+    print(f"[dev] {message}", flush=True)
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def run(*args: str | Path, cwd: Path = ROOT) -> None:
+    subprocess.run([str(a) for a in args], cwd=cwd, env=ENV, check=True)
+
+
+def pip_install(python: Path, *args: str | Path) -> None:
+    quiet = [] if sys.stdout.isatty() else ["--progress-bar", "off"]
+    run(python, "-m", "pip", "install", *quiet, *args)
+
+
+def create_venv(venv: Path) -> Path:
+    shown = venv.relative_to(ROOT) if venv.is_relative_to(ROOT) else venv
+    # A folder without a working Python (say, its base interpreter was removed) is rebuilt.
+    clear = ["--clear"] if venv.exists() else []
+    log(f"{'recreating' if clear else 'creating'} virtual environment in {shown}")
+    run(sys.executable, "-m", "venv", *clear, venv)
+    return venv_python(venv)
+
+
+def wanted_stamp() -> str:
+    digest = hashlib.sha256()
+    for path in (ROOT / "pyproject.toml", CONSTRAINTS):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_venv() -> Path:
+    """Create or reuse .venv; install the pinned set only when its inputs changed."""
+    python = venv_python(VENV)
+    if not python.exists():
+        python = create_venv(VENV)
+    stamp = wanted_stamp()
+    if STAMP.exists() and STAMP.read_text().strip() == stamp:
+        return python
+    log(f"installing pinned dependencies from {CONSTRAINTS.relative_to(ROOT)}")
+    start = time.monotonic()
+    pip_install(python, "-c", CONSTRAINTS, "-e", f"{ROOT}[dev]")
+    STAMP.write_text(stamp + "\n")
+    log(f"installed in {time.monotonic() - start:.0f} s")
+    return python
+
+
+def call(python: Path, *args: str) -> int:
+    """Run a command with the venv's Python from the repository root; return its exit code."""
+    command = [str(python), *args]
+    log("running " + " ".join([Path(command[0]).name, *command[1:]]))
+    if os.name == "posix":  # hand the process over: signals and the exit code go straight through
+        os.chdir(ROOT)
+        os.execve(command[0], command, ENV)
+    try:
+        return subprocess.run(command, cwd=ROOT, env=ENV).returncode
+    except KeyboardInterrupt:
+        return 130
+
+
+def sort_key(pin: str) -> str:
+    return pin.split("==")[0].lower().replace("_", "-")
+
+
+def lock() -> int:
+    """Resolve `-e .[dev]` in a throwaway venv and write every installed version to the lock."""
+    with tempfile.TemporaryDirectory(prefix="refimpl-lock-") as tmp:
+        # Resolve against a copy of pyproject.toml with an empty package, so the lock does
+        # not depend on the state of refimpl/ and nothing is written into the work tree.
+        project = Path(tmp) / "project"
+        (project / "refimpl").mkdir(parents=True)
+        (project / "refimpl" / "__init__.py").write_text("")
+        shutil.copy(ROOT / "pyproject.toml", project)
+        (project / "README.md").write_text("")
+        python = create_venv(Path(tmp) / "venv")
+        log("resolving the newest versions allowed by pyproject.toml")
+        pip_install(python, TORCH_PIN, "-e", f"{project}[dev]")
+        frozen = subprocess.run(
+            [str(python), "-m", "pip", "freeze", "--all", "--exclude-editable"],
+            env=ENV,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    pins: list[str] = []
+    for line in frozen.splitlines():
+        if not line or line.startswith("#") or line.lower().startswith("pip=="):
+            continue  # pip itself is the venv's own; setuptools stays (torch needs it at run time)
+        if line.lower().startswith("torch=="):
+            line = TORCH_PIN  # "2.13.0+cpu" from pip freeze; ==2.13.0 still selects that wheel
+        pins.append(line)
+    bad = [p for p in pins if p.lower().startswith(FORBIDDEN)]
+    if bad:
+        log(f"refusing to write the lock: GPU packages were resolved: {', '.join(bad)}")
+        return 1
+    header = (
+        "# Exact versions of every package that `pip install -e .[dev]` installs.\n"
+        "# Used as: pip install -c tools/constraints.txt -e '.[dev]' (tools/dev.py does this).\n"
+        "# Regenerate with: python3 tools/dev.py lock\n"
+        f"# Resolved with Python {platform.python_version()} on {platform.system()} "
+        f"{platform.machine()}; torch is the CPU build.\n"
+    )
+    CONSTRAINTS.write_text(header + "\n".join(sorted(pins, key=sort_key)) + "\n")
+    log(f"wrote {len(pins)} pins to {CONSTRAINTS.relative_to(ROOT)}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    commands = ("test", "serve", "build", "bench", "lock")
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__.strip())
+        return 0
+    if not argv or argv[0] not in commands:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "lock":
+        return lock()
+    try:
+        python = ensure_venv()
+    except subprocess.CalledProcessError as error:
+        log(f"setting up the environment failed (exit code {error.returncode})")
+        return error.returncode or 1
+    if command == "test":
+        return call(python, "-m", "pytest", *rest)
+    if command == "serve":
+        return call(python, "-m", "mkdocs", "serve", *rest)
+    if command == "build":
+        return call(python, "-m", "mkdocs", "build", "--strict", *rest)
+    return call(python, str(ROOT / "benchmarks" / "bench_layers.py"), *rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
