@@ -1,0 +1,43 @@
+"""MkDocs hooks: render the site's LaTeX to MathML while the site is built.
+
+``pymdownx.arithmatex`` (generic mode) finds the formulas and wraps them as
+``<span class="arithmatex">\\(...\\)</span>`` (inline) or
+``<div class="arithmatex">\\[...\\]</div>`` (display). This hook converts each to
+MathML with ``latex2mathml``, so pages carry finished math: nothing is typeset in the
+browser, no script or font is fetched, and Material's instant navigation has nothing
+to re-run. A formula that does not convert fails the build, naming the page.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from latex2mathml.converter import convert
+
+INLINE = re.compile(r'<span class="arithmatex">\\\((.*?)\\\)</span>', re.S)
+DISPLAY = re.compile(r'<div class="arithmatex">\\\[(.*?)\\\]</div>', re.S)
+
+
+def latex_to_mathml(latex: str, display: bool, where: str) -> str:
+    """MathML for one formula; ``alttext`` keeps the source for search and assistive tech."""
+    source = html.unescape(latex).strip()
+    try:
+        mathml = convert(source, display="block" if display else "inline")
+    except Exception as error:  # latex2mathml raises many types; all mean "bad formula"
+        raise ValueError(f"{where}: cannot convert formula {source!r}: {error}") from error
+    alt = html.escape(source, quote=True)
+    mathml = mathml.replace("<math ", f'<math alttext="{alt}" ', 1)
+    if display:
+        return f'<div class="math-display">{mathml}</div>'
+    return f'<span class="math-inline">{mathml}</span>'
+
+
+def render_math(content: str, where: str = "page") -> str:
+    content = DISPLAY.sub(lambda m: latex_to_mathml(m.group(1), True, where), content)
+    return INLINE.sub(lambda m: latex_to_mathml(m.group(1), False, where), content)
+
+
+def on_page_content(html_content: str, page: Any, **_: Any) -> str:
+    return render_math(html_content, where=page.file.src_uri)
