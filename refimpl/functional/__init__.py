@@ -7,7 +7,7 @@ reductions. Each mirrors the signature of its ``torch.nn.functional`` namesake.
 
 from .activation import dropout, relu
 from .conv import conv2d, conv2d_definition
-from .linear import linear
+from .fully_connected import linear
 from .normalization import batch_norm, group_norm, layer_norm
 from .padding import pad2d
 from .pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
