@@ -34,12 +34,12 @@ class Block:
         return f"{self.page.relative_to(DOCS)}:{self.line}"
 
 
-def _options(attrs: str) -> dict[str, str]:
-    options = {}
+def options(attrs: str) -> dict[str, str]:
+    parsed = {}
     for token in shlex.split(attrs.strip("{} ")):
         key, _, value = token.partition("=")
-        options[key] = value
-    return options
+        parsed[key] = value
+    return parsed
 
 
 def is_executed(options: dict[str, str]) -> bool:
@@ -64,9 +64,9 @@ def blocks(page: Path) -> list[Block]:
         ):
             body.append(lines[j][len(indent) :] if lines[j].startswith(indent) else lines[j])
             j += 1
-        options = _options(match["attrs"])
-        if match["lang"] in {"python", "py", "pycon"} and is_executed(options):
-            found.append(Block(page, i + 1, textwrap.dedent("\n".join(body)), options))
+        opts = options(match["attrs"])
+        if match["lang"] in {"python", "py", "pycon"} and is_executed(opts):
+            found.append(Block(page, i + 1, textwrap.dedent("\n".join(body)), opts))
         i = j + 1
     return found
 

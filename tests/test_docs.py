@@ -17,14 +17,14 @@ import pytest
 
 import refimpl
 from refimpl import functional, shapes
-from tests.docs_blocks import DOCS, FENCE, Sessions, blocks, is_executed, pages
+from tests.docs_blocks import DOCS, FENCE, Sessions, blocks, is_executed, options, pages
 
 ROOT = DOCS.parent
 HAND_TYPED = [
     re.compile(p)
     for p in (
         r"torch\.Size\(\[",
-        r"\btensor\(\[",
+        r"(?<![.\w])tensor\(\[",  # a printed tensor, not a torch.tensor([...]) call
         r"Parameter containing",
         r"<bound method",
         r"kernel_size=\(\d+, \d+\), stride=\(",  # a Conv2d printout
@@ -95,8 +95,7 @@ def test_no_hand_typed_output(page):
     for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
         match = FENCE.match(line)
         if match and fence is None:
-            executed = is_executed(dict(kv.partition("=")[::2] for kv in match["attrs"].split()))
-            fence = (match["fence"], executed)
+            fence = (match["fence"], is_executed(options(match["attrs"])))
             continue
         if match and fence is not None and match["fence"] == fence[0] and not match["lang"]:
             fence = None

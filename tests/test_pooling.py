@@ -145,3 +145,10 @@ def test_notes_example_global_average():
     X = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
     pooled = refimpl.AdaptiveAvgPool2d(1)(X.unsqueeze(0))
     assert pooled.item() == X.mean().item() == 2.5
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (3, 4, 5), (2, 3, 4, 5), (2, 1, 3, 4, 5)])
+def test_global_average_pooling_takes_any_rank_like_torch(shape):
+    """An output of 1 is the mean over the last two dims, even for 2-D or 5-D inputs."""
+    ours, theirs = twins("AdaptiveAvgPool2d", 1, dtype=torch.float64)
+    check_module_parity(ours, theirs, torch.randn(shape, dtype=torch.float64))

@@ -201,12 +201,20 @@ def avg_pool2d(
     return sums / (counts[0].view(-1, 1) * counts[1].view(1, -1))
 
 
-def _adaptive_size(input: Tensor, output_size: OutputSize, name: str) -> tuple[int, int]:
-    _check_pool_input(input, name)
+def _adaptive_size(
+    input: Tensor, output_size: OutputSize, name: str, check_input: bool = True
+) -> tuple[int, int]:
+    if check_input:
+        _check_pool_input(input, name)
     if output_size is None or is_int(output_size):
         sizes: Sequence[int | None] = (output_size, output_size)  # type: ignore[assignment]
     elif isinstance(output_size, Sequence) and not isinstance(output_size, str):
         sizes = tuple(output_size)
+        if input.dim() <= len(sizes):
+            raise ValueError(
+                f"{name}: input dimension should be at least {len(sizes) + 1} for "
+                f"output_size={output_size!r}, got input of size {list(input.shape)}"
+            )
         if len(sizes) != 2:
             raise RuntimeError(
                 f"{name}: output_size must be 2-dimensional, got output_size={output_size!r}"
@@ -251,7 +259,16 @@ def adaptive_avg_pool2d(input: Tensor, output_size: OutputSize) -> Tensor:
         >>> adaptive_avg_pool2d(x, 1)
         tensor([[[2.5000]]])
     """
-    out_h, out_w = _adaptive_size(input, output_size, "adaptive_avg_pool2d")
+    if input.dim() < 2:
+        raise IndexError(
+            f"adaptive_avg_pool2d pools the last two dimensions, got input of size "
+            f"{list(input.shape)}"
+        )
+    out_h, out_w = _adaptive_size(input, output_size, "adaptive_avg_pool2d", check_input=False)
+    if (out_h, out_w) == (1, 1):
+        # global average pooling; like torch, this one case takes any input of rank >= 2
+        return input.mean(dim=(-2, -1), keepdim=True)
+    _check_pool_input(input, "adaptive_avg_pool2d")
 
     def averaging_matrix(in_size: int, out_size: int) -> Tensor:
         start, end = _bin_edges(in_size, out_size, input.device)
