@@ -276,7 +276,7 @@ def adaptive_bins(in_size: int, out_size: int) -> list[tuple[int, int]]:
 
     Output ``i`` covers ``[floor(i * in / out), ceil((i + 1) * in / out))``. When
     ``in_size`` is not a multiple of ``out_size`` neighbouring bins overlap and may
-    differ in length, which no single (kernel, stride) pair reproduces.
+    differ in length, which a single (kernel, stride) pair reproduces only in special cases.
 
     >>> adaptive_bins(4, 2)
     [(0, 2), (2, 4)]
