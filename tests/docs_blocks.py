@@ -88,9 +88,9 @@ class Sessions:
         namespace.setdefault("__name__", "__main__")
         buffer = io.StringIO()
 
-        def captured_print(*args: Any, **kwargs: Any) -> None:
-            kwargs.pop("file", None)
-            print(*args, file=buffer, **kwargs)
+        def captured_print(*args: Any, end: str = "\n", **_: Any) -> None:
+            # markdown-exec's print: arguments joined by one space (``sep`` is ignored)
+            buffer.write(" ".join(str(arg) for arg in args) + end)
 
         namespace["print"] = captured_print
         exec(compile(block.code, block.where, "exec"), namespace)  # noqa: S102
