@@ -1,0 +1,40 @@
+"""The architectures of D2L's chapter on modern CNNs, built from ``refimpl`` layers.
+
+Each factory returns an ``nn.Sequential`` whose top-level children are the stages of
+the book's ``net``, with the same layers and hyper-parameters and lazy input
+channels, so :func:`layer_summary` over its children gives the book's table.
+"""
+
+from .classic import alexnet, lenet_bn, nin, nin_block, vgg, vgg11, vgg_block
+from .densenet import DenseBlock, TransitionBlock, conv_block, densenet
+from .googlenet import Inception, googlenet
+from .regnet import AnyNetStage, anynet, regnetx32
+from .resnet import Residual, ResNeXtBlock, resnet, resnet18
+from .summary import LayerRow, Summary, layer_macs, layer_summary
+
+__all__ = [
+    "AnyNetStage",
+    "DenseBlock",
+    "Inception",
+    "LayerRow",
+    "ResNeXtBlock",
+    "Residual",
+    "Summary",
+    "TransitionBlock",
+    "alexnet",
+    "anynet",
+    "conv_block",
+    "densenet",
+    "googlenet",
+    "layer_macs",
+    "layer_summary",
+    "lenet_bn",
+    "nin",
+    "nin_block",
+    "regnetx32",
+    "resnet",
+    "resnet18",
+    "vgg",
+    "vgg11",
+    "vgg_block",
+]

@@ -1,0 +1,149 @@
+"""The chapter's architectures: equal to their torch.nn twins, and shaped as in the book."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from refimpl import models
+from refimpl.models import layer_summary
+
+# factory, a small input side for the parity runs (fast in float64), the book's input side
+MODELS = {
+    "alexnet": (models.alexnet, 127, 224),
+    "vgg11": (models.vgg11, 32, 224),
+    "nin": (models.nin, 127, 224),
+    "googlenet": (models.googlenet, 32, 96),
+    "lenet_bn": (models.lenet_bn, 28, 28),
+    "resnet18": (models.resnet18, 32, 96),
+    "densenet": (models.densenet, 32, 96),
+    "regnetx32": (models.regnetx32, 32, 96),
+}
+
+# The output shape of each top-level child for a (1, 1, side, side) input, as the book
+# prints it in each section's layer summary.
+BOOK_SHAPES = {
+    "nin": [(96, 54, 54), (96, 26, 26), (256, 26, 26), (256, 12, 12), (384, 12, 12),
+            (384, 5, 5), (384, 5, 5), (10, 5, 5), (10, 1, 1), (10,)],
+    "googlenet": [(64, 24, 24), (192, 12, 12), (480, 6, 6), (832, 3, 3), (1024,), (10,)],
+    "resnet18": [(64, 24, 24), (64, 24, 24), (128, 12, 12), (256, 6, 6), (512, 3, 3), (10,)],
+    "densenet": [(64, 24, 24), (192, 24, 24), (96, 12, 12), (224, 12, 12), (112, 6, 6),
+                 (240, 6, 6), (120, 3, 3), (248, 3, 3), (10,)],
+    "regnetx32": [(32, 48, 48), (32, 24, 24), (80, 12, 12), (10,)],
+    "vgg11": [(64, 112, 112), (128, 56, 56), (256, 28, 28), (512, 14, 14), (512, 7, 7),
+              (25088,), (4096,), (4096,), (4096,), (4096,), (4096,), (4096,), (10,)],
+}  # fmt: skip
+
+
+def twins(name: str) -> tuple[torch.nn.Module, torch.nn.Module, torch.Tensor]:
+    """The refimpl model and the same architecture from torch.nn, with equal weights."""
+    factory, side, _ = MODELS[name]
+    x = torch.randn(2, 1, side, side, dtype=torch.float64)
+    ours, theirs = factory(), factory(layers=torch.nn)
+    ours.eval()(x.float())  # materialize the lazy layers
+    theirs.eval()(x.float())
+    theirs.load_state_dict(ours.state_dict())
+    return ours.double(), theirs.double(), x
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_model_equals_its_torch_twin(name):
+    ours, theirs, x = twins(name)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(ours) == count(theirs)
+    for training in (False, True):
+        ours.train(training)
+        theirs.train(training)
+        x_ours, x_theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
+        torch.manual_seed(1)  # same dropout masks
+        y_ours = ours(x_ours)
+        torch.manual_seed(1)
+        y_theirs = theirs(x_theirs)
+        torch.testing.assert_close(y_ours, y_theirs, rtol=1e-9, atol=1e-9)
+        y_ours.square().sum().backward()
+        y_theirs.square().sum().backward()
+        # batch norm over tiny batches is ill-conditioned: gradients agree to ~1e-7 here
+        torch.testing.assert_close(x_ours.grad, x_theirs.grad, rtol=1e-6, atol=1e-6)
+        grads_theirs = dict(theirs.named_parameters())
+        for key, p in ours.named_parameters():
+            torch.testing.assert_close(p.grad, grads_theirs[key].grad, rtol=1e-6, atol=1e-6)
+        for (key, b_ours), b_theirs in zip(ours.named_buffers(), theirs.buffers()):
+            torch.testing.assert_close(b_ours, b_theirs, msg=key)
+        ours.zero_grad()
+        theirs.zero_grad()
+
+
+@pytest.mark.parametrize("name", BOOK_SHAPES)
+def test_stage_shapes_match_the_book(name):
+    factory, _, side = MODELS[name]
+    table = layer_summary(factory(), (1, 1, side, side))
+    assert [row.output_shape[1:] for row in table.rows] == BOOK_SHAPES[name]
+
+
+def test_alexnet_first_convolution_gives_54():
+    table = layer_summary(models.alexnet(), (1, 1, 224, 224))
+    assert table.rows[0].output_shape == (1, 96, 54, 54)
+    assert table.rows[13].output_shape == (1, 6400)  # flattened 256 x 5 x 5
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_summary_counts_every_parameter(name):
+    factory, _, side = MODELS[name]
+    model = factory()
+    table = layer_summary(model, (1, 1, side, side))
+    assert table.total_params == sum(p.numel() for p in model.parameters())
+
+
+def test_summary_macs_by_hand():
+    table = layer_summary(models.alexnet(), (1, 1, 224, 224))
+    first_conv = 96 * 54 * 54 * (1 * 11 * 11)  # outputs x (in_channels * kH * kW)
+    assert table.rows[0].macs == first_conv
+    assert table.rows[14].macs == 6400 * 4096  # dense: inputs x outputs
+    assert table.rows[1].macs == 0  # ReLU
+    deeper = layer_summary(models.ResNeXtBlock(32, 4, 1), (1, 32, 8, 8), depth=1)
+    by_name = {row.name: row for row in deeper.rows}
+    assert by_name["conv2"].macs == 32 * 8 * 8 * (32 // 4 * 3 * 3)  # grouped: C_in/groups
+
+
+def test_summary_depth_two_partitions_the_model():
+    model = models.resnet18()
+    shallow = layer_summary(model, (1, 1, 96, 96))
+    deep = layer_summary(model, (1, 1, 96, 96), depth=2)
+    assert len(deep.rows) > len(shallow.rows)
+    assert deep.total_params == shallow.total_params
+    assert deep.total_macs == shallow.total_macs
+    assert deep.rows[-1].name == "last.2"
+
+
+def test_resnext_groups_is_the_cardinality():
+    block = models.ResNeXtBlock(64, cardinality=8, bot_mul=0.5)
+    assert block.conv2.groups == 8
+    block(torch.zeros(1, 64, 4, 4))
+    assert block.conv2.weight.shape == (32, 32 // 8, 3, 3)
+
+
+def test_regnet_stage_cardinality_from_group_width():
+    net = models.regnetx32()
+    assert [b.conv2.groups for b in net.stage1] == [2] * 4  # 32 channels / width 16
+    assert [b.conv2.groups for b in net.stage2] == [5] * 6  # 80 channels / width 16
+
+
+def test_resnext_rejects_indivisible_cardinality():
+    with pytest.raises(ValueError, match="cardinality=3"):
+        models.ResNeXtBlock(32, cardinality=3, bot_mul=1)
+
+
+def test_models_use_refimpl_layers_only():
+    import refimpl
+
+    allowed = {torch.nn.Sequential, torch.nn.Sigmoid}
+    for name, (factory, side, _) in MODELS.items():
+        model = factory()
+        model.eval()(torch.zeros(2, 1, side, side))
+        for module in model.modules():
+            kind = type(module)
+            assert (
+                kind in allowed
+                or kind.__module__.startswith("refimpl")
+                or kind.__name__ in refimpl.__all__
+            ), f"{name}: {kind}"
