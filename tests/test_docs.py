@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import refimpl
-from refimpl import functional, shapes
+from refimpl import functional, models, shapes
 from tests.docs_blocks import DOCS, FENCE, Sessions, blocks, is_executed, options, pages
 
 ROOT = DOCS.parent

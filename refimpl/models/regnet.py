@@ -21,8 +21,8 @@ class AnyNetStage(nn.Sequential):
     Example:
         >>> from refimpl.models import AnyNetStage
         >>> stage = AnyNetStage(2, 80, group_width=16, bot_mul=1)
-        >>> [block.conv2.groups for block in stage]
-        [5, 5]
+        >>> tuple(block.conv2.groups for block in stage)
+        (5, 5)
     """
 
     def __init__(

@@ -118,9 +118,12 @@ def layer_summary(
 
     Example:
         >>> from refimpl.models import layer_summary, nin
-        >>> table = layer_summary(nin(), (1, 1, 224, 224))
-        >>> [row.output_shape for row in table.rows][-2:]
-        [(1, 10, 1, 1), (1, 10)]
+        >>> net = nin()
+        >>> table = layer_summary(net, (1, 1, 224, 224))
+        >>> table.rows[0].output_shape, table.rows[-1].output_shape
+        ((1, 96, 54, 54), (1, 10))
+        >>> table.total_params == sum(p.numel() for p in net.parameters())
+        True
     """
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got depth={depth}")
