@@ -1,0 +1,27 @@
+"""Figures drawn from refimpl itself, as inline SVG strings for the site.
+
+Every figure takes the same parameters as the code it illustrates and computes its
+geometry with :mod:`refimpl.shapes` or by running :mod:`refimpl.functional`, so a
+figure cannot disagree with the numbers printed beside it. Colours follow the
+site's light and dark palettes; each SVG carries a ``<title>`` and ``<desc>``.
+"""
+
+from .conv import conv_figure
+from .diagrams import architecture_figure, line_plot
+from .groups import connections, groups_figure
+from .normalization import KINDS, norm_axes_figure, statistic_groups
+from .pooling import adaptive_bins_figure
+from .svg import figure
+
+__all__ = [
+    "KINDS",
+    "adaptive_bins_figure",
+    "architecture_figure",
+    "connections",
+    "conv_figure",
+    "figure",
+    "groups_figure",
+    "line_plot",
+    "norm_axes_figure",
+    "statistic_groups",
+]
