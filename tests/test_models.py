@@ -147,3 +147,11 @@ def test_models_use_refimpl_layers_only():
                 or kind.__module__.startswith("refimpl")
                 or kind.__name__ in refimpl.__all__
             ), f"{name}: {kind}"
+
+
+def test_summary_restores_each_modules_mode():
+    net = models.lenet_bn()
+    net.train()
+    net[1].eval()  # one layer deliberately left in eval mode
+    layer_summary(net, (2, 1, 28, 28))
+    assert net.training and not net[1].training and net[5].training

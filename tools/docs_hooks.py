@@ -11,6 +11,7 @@ to re-run. A formula that does not convert fails the build, naming the page.
 from __future__ import annotations
 
 import html
+import logging
 import re
 from typing import Any
 
@@ -39,5 +40,37 @@ def render_math(content: str, where: str = "page") -> str:
     return INLINE.sub(lambda m: latex_to_mathml(m.group(1), False, where), content)
 
 
+class _NameThePage(logging.Filter):
+    """Prefix markdown-exec's warnings with the page being converted.
+
+    markdown-exec reports a failing block with its code and error but not its page;
+    blocks run while a page's Markdown is converted, between ``on_page_markdown``
+    (which records the page) and ``on_page_content``.
+    """
+
+    page: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        named = getattr(record, "refimpl_page", None)
+        if self.page and named is None and record.name.startswith("mkdocs.plugins.markdown_exec"):
+            record.refimpl_page = self.page
+            if record.levelno >= logging.WARNING:
+                record.msg = f"{self.page}: {record.msg}"
+        return True
+
+
+_NAMER = _NameThePage()
+# markdown-exec logs from its own module loggers, which propagate to mkdocs' handlers;
+# a filter on those handlers sees every record, whichever module logged it.
+for _handler in logging.getLogger("mkdocs").handlers:
+    _handler.addFilter(_NAMER)
+
+
+def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
+    _NAMER.page = page.file.src_uri
+    return markdown
+
+
 def on_page_content(html_content: str, page: Any, **_: Any) -> str:
+    _NAMER.page = None
     return render_math(html_content, where=page.file.src_uri)

@@ -6,10 +6,10 @@ channels, so :func:`layer_summary` over its children gives the book's table.
 """
 
 from .classic import alexnet, lenet_bn, nin, nin_block, vgg, vgg11, vgg_block
-from .densenet import DenseBlock, TransitionBlock, conv_block, densenet
-from .googlenet import Inception, googlenet
+from .dense import DenseBlock, TransitionBlock, conv_block, densenet
+from .inception import Inception, googlenet
 from .regnet import AnyNetStage, anynet, regnetx32
-from .resnet import Residual, ResNeXtBlock, resnet, resnet18
+from .residual import Residual, ResNeXtBlock, resnet, resnet18
 from .summary import LayerRow, Summary, layer_macs, layer_summary
 
 __all__ = [

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from ._layers import DEFAULT, Layers
-from .resnet import ResNeXtBlock
+from .residual import ResNeXtBlock
 
 __all__ = ["AnyNetStage", "anynet", "regnetx32"]
 

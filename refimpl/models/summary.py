@@ -113,8 +113,8 @@ def layer_summary(
 
     ``depth=1`` lists the top-level children (the stages D2L's ``layer_summary``
     prints); ``depth=2`` lists their children instead, and so on. Lazy modules are
-    materialized by the call. The model runs in eval mode without gradients, and its
-    training flag is restored afterwards.
+    materialized by the call. The model runs in eval mode without gradients, and every
+    module's training flag is restored afterwards.
 
     Example:
         >>> from refimpl.models import layer_summary, nin
@@ -144,13 +144,14 @@ def layer_summary(
             shapes[name] = tuple(out.shape)
 
         handles.append(module.register_forward_hook(record))
-    was_training = model.training
+    modes = {module: module.training for module in model.modules()}
     try:
         model.eval()
         with torch.no_grad():
             model(torch.zeros(input_shape, **tensor_options))
     finally:
-        model.train(was_training)
+        for module, training in modes.items():  # each module's own flag, even if shared
+            module.training = training
         for handle in handles:
             handle.remove()
     table = tuple(
