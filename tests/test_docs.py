@@ -11,7 +11,9 @@ import os
 import re
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
@@ -117,7 +119,8 @@ def test_sessions_are_private_to_a_page():
 
 
 def _tokens(text: str) -> list[str]:
-    return re.findall(r"[A-Za-z0-9_.+-]{2,}", text)
+    """Words and numbers of printed text (a Markdown table's ``---`` rule is not a word)."""
+    return [t for t in re.findall(r"[A-Za-z0-9_.+-]{2,}", text) if re.search(r"[A-Za-z0-9]", t)]
 
 
 @pytest.mark.parametrize(
@@ -136,7 +139,7 @@ def test_blocks_run_and_their_output_is_on_the_page(site, page):
             for line in output.splitlines():
                 assert line.strip() in text, f"{block.where}: printed line not on page: {line!r}"
         else:
-            rendered = re.sub(r"<[^>]+>", " ", output)
+            rendered = html.unescape(re.sub(r"<[^>]+>", " ", output))
             missing = [t for t in _tokens(rendered) if t not in text]
             assert not missing, f"{block.where}: printed text not on page: {missing[:5]}"
 
@@ -147,6 +150,7 @@ def test_blocks_run_and_their_output_is_on_the_page(site, page):
         ("reference/modules.md", refimpl),
         ("reference/functional.md", functional),
         ("reference/shapes.md", shapes),
+        ("reference/models.md", models),
     ],
 )
 def test_every_public_name_is_documented(site, page, module):
@@ -162,3 +166,150 @@ def test_build_is_deterministic(site, tmp_path):
     assert build(again).returncode == 0
     for page in PAGES:
         assert built_page(again, page) == built_page(site, page), f"{page} differs between builds"
+
+
+# ---------------------------------------------------------------------------------------
+# Internal links and anchors of the built site
+
+
+class _Links(HTMLParser):
+    """The ids (and ``name``s) of a page, and the addresses its links and images point to."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.targets: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        for key in ("id", "name") if tag == "a" else ("id",):
+            if values.get(key):
+                self.ids.add(str(values[key]))
+        target = values.get("href") if tag == "a" else values.get("src") if tag == "img" else None
+        if target is not None:
+            self.targets.append(target)
+
+
+def _parse(path: Path, cache: dict[Path, _Links]) -> _Links:
+    if path not in cache:
+        cache[path] = _Links()
+        cache[path].feed(path.read_text(encoding="utf-8"))
+    return cache[path]
+
+
+def _site_url(site: Path) -> str:
+    """The address the site was built for: the shortest address in its sitemap."""
+    sitemap = (site / "sitemap.xml").read_text(encoding="utf-8")
+    return min(re.findall(r"<loc>([^<]+)</loc>", sitemap), key=len)
+
+
+def test_internal_links_and_anchors_resolve(site):
+    """Every link into the site reaches a built file, and its #fragment is an id there."""
+    base = _site_url(site)
+    root = urlsplit(base)
+    parsed: dict[Path, _Links] = {}
+    broken: list[str] = []
+    checked = 0
+    for document in sorted(site.rglob("*.html")):
+        relative = document.relative_to(site).as_posix()
+        # 404.html is served for any missing address, so its links are absolute (site_url)
+        page_url = urljoin(base, relative)
+        for target in _parse(document, parsed).targets:
+            address = urlsplit(urljoin(page_url, target))
+            if address.scheme not in {"http", "https"}:
+                continue  # mailto:, data:, javascript:
+            if address.netloc != root.netloc or not address.path.startswith(root.path):
+                continue  # another site
+            checked += 1
+            path = unquote(address.path[len(root.path) :])
+            file = site / path
+            if path.endswith("/") or path == "" or file.is_dir():
+                file = file / "index.html"
+            if not file.is_file():
+                broken.append(f"{relative}: {target} (no file {file.relative_to(site)})")
+                continue
+            fragment = unquote(address.fragment)
+            if fragment and file.suffix == ".html" and fragment not in _parse(file, parsed).ids:
+                broken.append(f"{relative}: {target} (no id {address.fragment!r})")
+    assert checked > 100, f"only {checked} internal links found: is the parser still right?"
+    assert broken == [], "broken internal links:\n" + "\n".join(broken)
+
+
+# ---------------------------------------------------------------------------------------
+# Failure UX: a block that raises fails the build, and the failure says where
+
+
+BROKEN_PAGE = """# A broken page
+
+Prose before the blocks.
+
+```python exec="on"
+print("this block runs")
+```
+
+```python exec="on"
+measured = 7
+assert measured == 8, f"the claim no longer holds: {measured} != 8"
+```
+"""
+
+
+def _broken_docs(tmp_path: Path) -> Path:
+    """A throwaway docs folder: markdown-exec, the project's hooks, one page that raises."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "index.md").write_text("# Home\n\nSee [the broken page](broken-page.md).\n")
+    (docs / "broken-page.md").write_text(BROKEN_PAGE)
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: failure ux\n"
+        "plugins: [markdown-exec]\n"
+        f"hooks: [{ROOT / 'tools' / 'docs_hooks.py'}]\n"
+        "markdown_extensions:\n"
+        "  - pymdownx.superfences\n"
+        "  - pymdownx.arithmatex: {generic: true}\n"
+    )
+    return docs
+
+
+@pytest.fixture(scope="module")
+def broken_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str]:
+    folder = tmp_path_factory.mktemp("broken")
+    _broken_docs(folder)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(folder / "site")],
+        cwd=folder,
+        env=dict(os.environ, NO_MKDOCS_2_WARNING="1"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_a_raising_block_fails_the_strict_build_naming_page_and_block(broken_build):
+    returncode, output = broken_build
+    assert returncode != 0, output
+    assert "Aborted with 1 warnings in strict mode" in output, output
+    # tools/docs_hooks.py prefixes markdown-exec's warning with the page
+    assert "broken-page.md: markdown_exec: Execution of python code block" in output, output
+    # the failing block's code and the error it raised
+    assert "assert measured == 8" in output, output
+    assert "AssertionError: the claim no longer holds: 7 != 8" in output, output
+    # the block that ran fine is not blamed
+    assert 'print("this block runs")' not in output, output
+
+
+def test_a_raising_block_is_named_by_page_and_line_in_the_rerun(tmp_path, monkeypatch):
+    """The pytest re-run names the page and the fence's line, in its message and traceback."""
+    import tests.docs_blocks
+
+    docs = _broken_docs(tmp_path)
+    monkeypatch.setattr(tests.docs_blocks, "DOCS", docs)
+    found = blocks(docs / "broken-page.md")
+    assert [b.line for b in found] == [5, 9]
+    sessions = Sessions()
+    assert sessions.run(found[0]) == "this block runs\n"
+    with pytest.raises(AssertionError, match="7 != 8") as raised:
+        sessions.run(found[1])
+    assert found[1].where == "broken-page.md:9"
+    assert raised.traceback[-1].frame.code.raw.co_filename == "broken-page.md:9"

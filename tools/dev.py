@@ -2,6 +2,7 @@
 """The project's entry point: set up .venv from the pinned set, then test, serve, build or bench.
 
     python3 tools/dev.py test  [pytest args...]   run the test suite (doctests included)
+    python3 tools/dev.py setup                    only create or update .venv (CI times it)
     python3 tools/dev.py serve [mkdocs args...]   serve the site on http://127.0.0.1:8000
     python3 tools/dev.py build                    build the site into site/ (strict)
     python3 tools/dev.py bench [args...]          run benchmarks/bench_layers.py
@@ -144,7 +145,7 @@ def lock() -> int:
 
 
 def main(argv: list[str]) -> int:
-    commands = ("test", "serve", "build", "bench", "lock")
+    commands = ("test", "setup", "serve", "build", "bench", "lock")
     if argv[:1] in (["-h"], ["--help"]):
         print(__doc__.strip())
         return 0
@@ -159,6 +160,9 @@ def main(argv: list[str]) -> int:
     except subprocess.CalledProcessError as error:
         log(f"setting up the environment failed (exit code {error.returncode})")
         return error.returncode or 1
+    if command == "setup":
+        log(f"{VENV.relative_to(ROOT)} is ready: {python.relative_to(ROOT)}")
+        return 0
     if command == "test":
         return call(python, "-m", "pytest", *rest)
     if command == "serve":

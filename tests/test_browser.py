@@ -1,0 +1,396 @@
+"""The built site as a reader sees it: every page in headless Chromium, served under a sub-path.
+
+The site is built with ``SITE_URL=http://127.0.0.1:PORT/refimpl/`` and served from loopback
+so that it lives at ``/refimpl/``, as it does on GitHub Pages; nothing is served at ``/``.
+Every request the browser makes is routed through the test: one that leaves 127.0.0.1 is
+aborted and reported. Chromium is Debian's package (``.ci/run`` installs it with apt),
+driven by Playwright from PyPI; Playwright's own browser downloads are never used.
+
+Where Chromium is missing the tests are skipped with the reason; under CI (``CI=true``)
+they fail instead, so a green CI always means the browser ran.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.docs_blocks import DOCS, FENCE, pages
+
+ROOT = DOCS.parent
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SUB_PATH = "/refimpl/"
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+TIMEOUT_MS = 15_000
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+PAGES = pages()
+IDS = [str(p.relative_to(DOCS)) for p in PAGES]
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally; fail under CI, where a skipped browser test would hide a missing install."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: the browser test must run; .ci/run installs chromium)")
+    pytest.skip(reason)
+
+
+# ---------------------------------------------------------------------------------------
+# What the Markdown source says a page should show
+
+
+def prose(markdown: str) -> str:
+    """The Markdown without fenced blocks and inline code, where ``$`` is not math."""
+    kept, fence = [], None
+    for line in markdown.splitlines():
+        match = FENCE.match(line)
+        if fence is None and match:
+            fence = match["fence"]
+        elif fence is not None:
+            stripped = line.strip()
+            if stripped.startswith(fence) and not stripped.strip(fence[0]):
+                fence = None
+        else:
+            kept.append(line)
+    return re.sub(r"(`+).+?\1", "", "\n".join(kept), flags=re.S)
+
+
+DISPLAY_MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$", re.S)
+INLINE_MATH = re.compile(r"(?<![\\$])\$(?![\s$])((?:\\.|[^\\$])+?)(?<!\s)\$")
+
+
+def formulas_in_source(page: Path) -> int:
+    """How many formulas arithmatex finds in ``page``: ``$$...$$`` blocks and ``$...$``."""
+    text = prose(page.read_text(encoding="utf-8"))
+    display = len(DISPLAY_MATH.findall(text))
+    return display + len(INLINE_MATH.findall(DISPLAY_MATH.sub(" ", text)))
+
+
+def has_code_blocks(page: Path) -> bool:
+    return any(FENCE.match(line) for line in page.read_text(encoding="utf-8").splitlines())
+
+
+def url_path(page: Path) -> str:
+    """The page's address below the site root (``a/b.md`` is served as ``a/b/``)."""
+    relative = page.relative_to(DOCS).with_suffix("")
+    folder = relative.parent if relative.name == "index" else relative
+    return "" if str(folder) == "." else f"{folder.as_posix()}/"
+
+
+# ---------------------------------------------------------------------------------------
+# The site: built for its address, served from loopback under SUB_PATH
+
+
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files, and the site's 404.html for a missing one, as GitHub Pages answers."""
+
+    not_found_page: Path
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None):
+        if code != 404 or not self.not_found_page.exists():
+            super().send_error(code, message, explain)
+            return
+        body = self.not_found_page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Build the site for ``http://127.0.0.1:PORT/refimpl/`` and serve it there."""
+    root = tmp_path_factory.mktemp("served")
+    site = root / SUB_PATH.strip("/")
+    handler_class = type("Handler", (SiteHandler,), {"not_found_page": site / "404.html"})
+    handler = functools.partial(handler_class, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    url = f"http://127.0.0.1:{server.server_address[1]}{SUB_PATH}"
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
+        cwd=ROOT,
+        env=dict(os.environ, NO_MKDOCS_2_WARNING="1", SITE_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, f"strict build failed:\n{result.stdout}\n{result.stderr}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (it is in the test extra)")
+    if not CHROMIUM.exists():
+        unavailable(f"{CHROMIUM} is missing: apt-get install chromium")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class Problems:
+    """Everything that went wrong while a page was open, recorded as it happened."""
+
+    console: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+    routed: list[str] = field(default_factory=list)  # every request the route saw
+    expected_404: set[str] = field(default_factory=set)
+
+    def assert_none(self) -> None:
+        assert self.outside == [], f"requests leaving loopback: {self.outside}"
+        assert self.failed == [], f"failed requests: {self.failed}"
+        assert self.console == [], f"console errors: {self.console}"
+
+
+@pytest.fixture
+def tab(browser: Any, base_url: str) -> Iterator[tuple[Any, Problems]]:
+    """A fresh context and page whose every request and console error is watched."""
+    problems = Problems()
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="light")
+    context.set_default_timeout(TIMEOUT_MS)
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        problems.routed.append(url)
+        if urlsplit(url).hostname != "127.0.0.1":
+            problems.outside.append(url)
+            route.abort("blockedbyclient")
+        elif not urlsplit(url).path.startswith(SUB_PATH):
+            problems.failed.append(f"outside the site's sub-path {SUB_PATH}: {url}")
+            route.continue_()
+        else:
+            route.continue_()
+
+    def on_response(response: Any) -> None:
+        if response.status >= 400 and response.url not in problems.expected_404:
+            problems.failed.append(f"{response.status} {response.url}")
+
+    def on_console(message: Any) -> None:
+        if message.type == "error" and message.location.get("url") not in problems.expected_404:
+            problems.console.append(f"{message.text} ({message.location.get('url')})")
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.console.append(f"uncaught: {error}"))
+    page.on("requestfailed", lambda r: problems.failed.append(f"{r.failure} {r.url}"))
+    page.on("response", on_response)
+    try:
+        yield page, problems
+    finally:
+        context.close()
+
+
+MATH_BOXES = """
+() => [...document.querySelectorAll("article math")].map(m => {
+  const box = m.getBoundingClientRect();
+  return {width: box.width, height: box.height, display: getComputedStyle(m).display,
+          alt: m.getAttribute("alttext") || ""};
+})
+"""
+
+
+SHOW_HIDDEN = """
+() => {
+  document.querySelectorAll("details").forEach(d => { d.open = true; });
+  const style = document.createElement("style");
+  style.id = "test-show-tabs";
+  style.textContent =
+    ".tabbed-set > .tabbed-content > .tabbed-block { display: block !important; }";
+  document.head.append(style);
+}
+"""
+
+
+def rendered_math(page: Any) -> list[dict[str, Any]]:
+    """The page's formulas as laid out, with every tab and collapsed block shown."""
+    page.evaluate(SHOW_HIDDEN)
+    try:
+        return page.evaluate(MATH_BOXES)
+    finally:
+        page.evaluate("document.getElementById('test-show-tabs').remove()")
+
+
+def assert_math_typeset(page: Any, source: Path) -> None:
+    boxes = rendered_math(page)
+    expected = formulas_in_source(source)
+    assert len(boxes) == expected, f"{len(boxes)} <math> elements, {expected} formulas in source"
+    blank = [b["alt"] for b in boxes if not (b["width"] > 0 and b["height"] > 0)]
+    assert blank == [], f"formulas with no size on screen: {blank[:5]}"
+    # MathML Core layout, not unknown inline elements showing their text
+    not_math = [b["alt"] for b in boxes if "math" not in b["display"]]
+    assert not_math == [], f"formulas not laid out as MathML: {not_math[:5]}"
+
+
+# Requests every page makes after its load event: Material's instant navigation reads the
+# sitemap, and the search worker fetches the index. Waiting for both (rather than for the
+# network to be idle for 500 ms) is faster and checks that they succeed.
+LATE_REQUESTS = ("/sitemap.xml", "/search/search_index.json")
+
+
+def visit(page: Any, url: str) -> Any:
+    """Open ``url`` and wait until the page is loaded and its late requests are answered."""
+    with (
+        page.expect_response(lambda r: urlsplit(r.url).path.endswith(LATE_REQUESTS[0])),
+        page.expect_response(lambda r: urlsplit(r.url).path.endswith(LATE_REQUESTS[1])),
+    ):
+        response = page.goto(url, wait_until="load")
+    return response
+
+
+def scheme(page: Any) -> str:
+    return page.evaluate("document.body.getAttribute('data-md-color-scheme')")
+
+
+def toggle_palette(page: Any) -> str:
+    before = scheme(page)
+    page.locator("form[data-md-component=palette] label:visible").click()
+    page.wait_for_function(
+        "before => document.body.getAttribute('data-md-color-scheme') !== before", arg=before
+    )
+    return scheme(page)
+
+
+# ---------------------------------------------------------------------------------------
+# The tests
+
+
+@pytest.mark.parametrize("source", PAGES, ids=IDS)
+def test_page_reads_cleanly(tab, base_url, source):
+    """No console error, no failed or outside request, math typeset, copy buttons, palette."""
+    page, problems = tab
+    visit(page, base_url + url_path(source))
+    assert page.locator("article h1").count() >= 1, "the page has no heading"
+    assert_math_typeset(page, source)
+    if has_code_blocks(source):
+        code = page.locator("article pre > code").count()
+        buttons = page.locator("article pre button[data-clipboard-target]").count()
+        assert code > 0 and buttons == code, f"{code} code blocks, {buttons} copy buttons"
+    assert scheme(page) == "default"
+    assert toggle_palette(page) == "slate"
+    assert toggle_palette(page) == "default"
+    problems.assert_none()
+
+
+def test_search_finds_the_pooling_page(tab, base_url):
+    page, problems = tab
+    visit(page, base_url)
+    search = page.locator("input.md-search__input")
+    search.click()
+    search.press_sequentially("adaptive")
+    hit = page.locator(".md-search-result__item > a[href*='pooling/pooling/']").first
+    hit.wait_for(state="visible")
+    assert "Pooling" in hit.inner_text()
+    # the search worker's own request went through the route too: the loopback guard sees it
+    assert any(url.endswith("/search/search_index.json") for url in problems.routed)
+    problems.assert_none()
+
+
+def test_instant_navigation_keeps_the_page_and_typesets_math(tab, base_url):
+    page, problems = tab
+    visit(page, base_url)
+    page.evaluate("window.__still_here = true")
+    page.locator("a.md-tabs__link", has_text="Convolution").first.click()
+    page.wait_for_url(f"{base_url}convolution/arithmetic/")
+    page.locator("article h1", has_text="Convolution arithmetic").wait_for()
+    assert page.evaluate("window.__still_here === true"), "the click reloaded the whole page"
+    assert_math_typeset(page, DOCS / "convolution" / "arithmetic.md")
+    page.go_back()
+    page.wait_for_url(base_url)
+    assert page.evaluate("window.__still_here === true")
+    problems.assert_none()
+
+
+def test_404_is_styled_under_the_sub_path(tab, base_url):
+    page, problems = tab
+    missing = f"{base_url}no/such/page/"
+    problems.expected_404.add(missing)
+    response = visit(page, missing)
+    assert response is not None and response.status == 404
+    assert page.locator("article h1").inner_text().startswith("404")
+    header = page.evaluate("getComputedStyle(document.querySelector('.md-header')).backgroundColor")
+    assert header not in {"rgba(0, 0, 0, 0)", "transparent"}, "Material's stylesheet is missing"
+    home = page.locator("a.md-header__button.md-logo").get_attribute("href")
+    assert home is not None and urlsplit(home).path.startswith(SUB_PATH), home
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "404.png"))
+    problems.assert_none()
+
+
+def test_formulas_are_set_in_a_math_font(tab, base_url):
+    """Display formulas use a font with a MATH table, so sums are large and brackets stretch."""
+    page, problems = tab
+    visit(page, base_url + "convolution/arithmetic/")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+    tokens = cdp.send(
+        "DOM.querySelectorAll",
+        {"nodeId": root, "selector": "article .math-display math :is(mi, mo, mn)"},
+    )["nodeIds"]
+    assert tokens, "no display formula on the page"
+    families = {
+        font["familyName"]
+        for node in tokens
+        for font in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    }
+    assert {f for f in families if "math" not in f.lower()} == set(), families
+    problems.assert_none()
+
+
+@pytest.mark.parametrize(
+    "name, path", [("home", ""), ("convolution-arithmetic", "convolution/arithmetic/")]
+)
+def test_screenshot(tab, base_url, name, path):
+    """Screenshots for a person to look at, kept by CI under artifacts/screenshots/."""
+    page, problems = tab
+    # 1200 pixels high: the arithmetic page's first display formula is on screen
+    page.set_viewport_size({"width": 1280, "height": 1200})
+    visit(page, base_url + path)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
+    problems.assert_none()
