@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -99,6 +102,205 @@ def _conv_arguments(
     return stride_hw, pads, dilation_hw
 
 
+# Columns are built for a block of whole images at a time, at most this many bytes (a
+# loop over memory-sized blocks, one image per block only when one image is that big). One
+# im2col matrix for a whole batch is large (58 MB for ResNet-18's 64-channel 3x3 layer at
+# 56x56, batch 8): a fresh allocation of that size is mmap'd and page-faulted in on every
+# call, which measured slower than the matrix product itself. Blocks of a few MB are reused
+# by the allocator and are still in cache when the product reads them.
+_BLOCK_BYTES = 8 * 2**20
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Everything about one convolution call but the tensors."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pads: tuple[int, int, int, int]  # (left, right, top, bottom)
+    groups: int
+    group_channels: int  # C_in / groups, the channels one filter sees
+    out: tuple[int, int]  # (H_out, W_out)
+
+    def padded_channels_last(self, x: Tensor) -> Tensor:
+        """``(N, C, H, W)`` to the zero-padded ``(N, H + top + bottom, W + left + right, C)``.
+
+        Channels last, so that the ``C / groups`` entries of a window that share a
+        kernel tap are adjacent in memory: copying windows into columns then moves
+        contiguous runs instead of gathering single floats.
+        """
+        left, right, top, bottom = self.pads
+        nhwc = x.permute(0, 2, 3, 1)  # (N, H, W, C): a view
+        if not any(self.pads):
+            return nhwc
+        n, h, w, c = nhwc.shape
+        padded = x.new_zeros(n, h + top + bottom, w + left + right, c)
+        padded[:, top : top + h, left : left + w] = nhwc
+        return padded
+
+    def windows(self, padded: Tensor) -> Tensor:
+        """Every window of ``padded`` as a view, ``(N, H_out, W_out, G, C/G, kH, kW)``."""
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        windows = padded.unfold(1, dh * (kh - 1) + 1, sh).unfold(2, dw * (kw - 1) + 1, sw)
+        windows = windows[:, : self.out[0], : self.out[1], :, ::dh, ::dw]  # every d-th tap
+        return windows.unflatten(3, (self.groups, self.group_channels))
+
+    def columns(self, padded: Tensor) -> Tensor:
+        """The im2col matrix, ``(G, N*H_out*W_out, kH*kW*C/G)``: one row per output pixel."""
+        n = padded.shape[0]
+        windows = self.windows(padded).permute(3, 0, 1, 2, 5, 6, 4)  # (G, N, Ho, Wo, kH, kW, C/G)
+        patch = self.kernel[0] * self.kernel[1] * self.group_channels
+        return windows.reshape(self.groups, n * self.out[0] * self.out[1], patch)  # the one copy
+
+    def filters(self, weight: Tensor) -> Tensor:
+        """``(C_out, C/G, kH, kW)`` to ``(G, C_out/G, kH*kW*C/G)``, ordered like a column."""
+        out_channels, group_channels, kh, kw = weight.shape
+        per_group = out_channels // self.groups
+        filters = weight.reshape(self.groups, per_group, group_channels, kh, kw)
+        return filters.permute(0, 1, 3, 4, 2).reshape(
+            self.groups, per_group, kh * kw * group_channels
+        )
+
+    def image_blocks(self, n: int, itemsize: int) -> list[tuple[int, int]]:
+        """``[start, stop)`` ranges of images whose columns fit in ``_BLOCK_BYTES``."""
+        per_image = self.out[0] * self.out[1] * self.kernel[0] * self.kernel[1]
+        per_image *= self.groups * self.group_channels * itemsize
+        step = max(1, _BLOCK_BYTES // max(per_image, 1))
+        return [(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+class _Im2colConv2d(torch.autograd.Function):
+    """Convolution as columns @ filters, with a backward written for it.
+
+    Autograd's own backward through ``unfold`` + ``reshape`` + ``matmul`` builds the
+    gradient of the whole column matrix and scatters it back element by element. Here
+    ``grad_weight`` is ``grad_out^T @ columns`` and ``grad_input`` is
+    ``grad_out @ filters`` folded back onto the input, one kernel tap at a time (each
+    tap's windows do not overlap, so a plain strided ``+=`` is exact). The backward is
+    itself made of differentiable operations, so double backward works.
+
+    Input and output keep torch's ``(N, C, H, W)`` layout; the column and row matrices
+    of one block of images are the only channels-last tensors.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any, input: Tensor, weight: Tensor, bias: Tensor | None, geometry: _Geometry
+    ) -> Tensor:
+        ctx.geometry = geometry
+        ctx.has_bias = bias is not None
+        ctx.save_for_backward(input, weight)
+        n, out_channels = input.shape[0], weight.shape[0]
+        groups, per_group = geometry.groups, out_channels // geometry.groups
+        out_h, out_w = geometry.out
+        padded = geometry.padded_channels_last(input)
+        filters_t = geometry.filters(weight).transpose(1, 2)  # (G, kH*kW*C/G, C_out/G)
+        # torch's layout, so that .view() on the output, or a dropout mask drawn in
+        # memory order, behave as after torch.nn.Conv2d
+        out = input.new_empty(n, out_channels, out_h, out_w)
+        grouped = out.view(n, groups, per_group, out_h, out_w)
+        for start, stop in geometry.image_blocks(n, input.element_size()):
+            columns = geometry.columns(padded[start:stop])  # (G, block*Ho*Wo, kH*kW*C/G)
+            rows = columns @ filters_t  # (G, block*Ho*Wo, C_out/G): one row per pixel
+            rows = rows.view(groups, stop - start, out_h, out_w, per_group)
+            rows = rows.permute(1, 0, 4, 2, 3)  # (block, G, C_out/G, Ho, Wo), a view
+            if bias is None:
+                grouped[start:stop].copy_(rows)
+            else:  # the bias added in the same pass
+                torch.add(rows, bias.view(1, groups, per_group, 1, 1), out=grouped[start:stop])
+        return out
+
+    @staticmethod
+    def backward(
+        ctx: Any, grad_out: Tensor
+    ) -> tuple[Tensor | None, Tensor | None, Tensor | None, None]:
+        input, weight = ctx.saved_tensors
+        geometry: _Geometry = ctx.geometry
+        need_input, need_weight, need_bias = ctx.needs_input_grad[:3]
+        groups, group_channels = geometry.groups, geometry.group_channels
+        kh, kw = geometry.kernel
+        pixels = geometry.out[0] * geometry.out[1]
+        per_group = weight.shape[0] // groups
+        grad_input = grad_weight = grad_bias = None
+        if need_bias and ctx.has_bias:
+            grad_bias = grad_out.sum(dim=(0, 2, 3))
+        if not (need_input or need_weight):
+            return None, None, grad_bias, None
+        padded = geometry.padded_channels_last(input)
+        filters = geometry.filters(weight)  # (G, C_out/G, kH*kW*C/G)
+        grad_filters = filters.new_zeros(filters.shape)
+        grad_padded = padded.new_zeros(padded.shape)  # (N, Hp, Wp, C)
+        for start, stop in geometry.image_blocks(input.shape[0], input.element_size()):
+            # (block, C_out, Ho, Wo) to (G, block*Ho*Wo, C_out/G), like the forward's rows
+            rows = grad_out[start:stop].permute(0, 2, 3, 1)  # (block, Ho, Wo, C_out)
+            rows = rows.reshape((stop - start) * pixels, groups, per_group).transpose(0, 1)
+            if need_weight:
+                columns = geometry.columns(padded[start:stop])  # (G, block*Ho*Wo, kH*kW*C/G)
+                grad_filters = grad_filters + rows.transpose(1, 2) @ columns
+            if need_input:
+                grad_columns = (rows @ filters).reshape(
+                    groups, stop - start, *geometry.out, kh, kw, group_channels
+                )  # (G, block, Ho, Wo, kH, kW, C/G)
+                # (block, Ho, Wo, G, C/G, kH, kW), a view into grad_padded
+                windows = geometry.windows(grad_padded[start:stop])
+                for a in range(kh):
+                    for b in range(kw):
+                        windows[..., a, b] += grad_columns[..., a, b, :].permute(1, 2, 3, 0, 4)
+        if need_weight:
+            grad_weight = grad_filters.reshape(groups, per_group, kh, kw, group_channels)
+            grad_weight = grad_weight.permute(0, 1, 4, 2, 3).reshape(weight.shape)
+        if need_input:
+            left, _, top, _ = geometry.pads
+            height, width = input.shape[2:]
+            grad_input = grad_padded[:, top : top + height, left : left + width]
+            grad_input = grad_input.permute(0, 3, 1, 2)  # (N, C, H, W), a view
+        return grad_input, grad_weight, grad_bias, None
+
+
+def _pointwise_conv2d(
+    input: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int, int]
+) -> Tensor:
+    """A 1x1 kernel without padding: every output pixel is one input pixel times a matrix.
+
+    The input *is* the column matrix, image by image: ``(C_out, C_in) @ (C_in, H*W)``
+    writes ``(N, C_out, H_out*W_out)`` directly, with no im2col and no layout change.
+    Autograd's backward of these operations is already the right one. (An explicit
+    ``bmm`` over the expanded weight: ``matmul`` of a 2-D by a 3-D tensor picks a slower
+    layout when the weight requires grad, even under ``no_grad``.)
+    """
+    x = input[:, :, :: stride[0], :: stride[1]]  # (N, C_in, Ho, Wo), a view
+    n, channels, out_h, out_w = x.shape
+    matrix = weight.reshape(1, weight.shape[0], channels).expand(n, -1, -1)  # (N, C_out, C_in)
+    out = torch.bmm(matrix, x.reshape(n, channels, out_h * out_w))  # (N, C_out, Ho*Wo)
+    if bias is not None:
+        out = out + bias.view(1, -1, 1)
+    return out.view(n, weight.shape[0], out_h, out_w)
+
+
+def _depthwise_conv2d(
+    input: Tensor, weight: Tensor, bias: Tensor | None, geometry: _Geometry
+) -> Tensor:
+    """``groups == C_in``: each output channel sees one input channel.
+
+    A filter then has only ``kH * kW`` taps, too few for a matrix product to pay off;
+    the output is a multiply-accumulate of the ``kH * kW`` shifted views of the padded
+    input, each scaled by its tap's per-channel weight (a loop over taps, not pixels).
+    """
+    n, channels = input.shape[:2]
+    (kh, kw), (sh, sw), (dh, dw) = geometry.kernel, geometry.stride, geometry.dilation
+    out_h, out_w = geometry.out
+    x = pad2d(input, geometry.pads).unsqueeze(2)  # (N, C, 1, Hp, Wp)
+    taps = weight.reshape(1, channels, -1, kh, kw)  # (1, C, C_out/C, kH, kW)
+    out = x.new_zeros(n, channels, taps.shape[2], out_h, out_w)
+    for a in range(kh):
+        for b in range(kw):
+            shifted = x[..., a * dh :: sh, b * dw :: sw][..., :out_h, :out_w]  # (N, C, 1, Ho, Wo)
+            out.addcmul_(shifted, taps[..., a : a + 1, b : b + 1])
+    out = out.reshape(n, weight.shape[0], out_h, out_w)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
 def conv2d(
     input: Tensor,
     weight: Tensor,
@@ -112,7 +314,10 @@ def conv2d(
 
     Every output pixel is the dot product of one ``(C_in / groups, kH, kW)`` window of
     the padded input with one filter. The windows are a strided *view* of the input
-    (``Tensor.unfold``), gathered once into a matrix and multiplied by the filters.
+    (``Tensor.unfold``) laid out channels-last, gathered into a matrix (im2col) and
+    multiplied by the filters; the gradients are matrix products too. Depthwise
+    convolutions (``groups == C_in``) are a multiply-accumulate over kernel taps.
+    :func:`conv2d_definition` is the same operation written one pixel at a time.
 
     Args:
         input: ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
@@ -137,27 +342,19 @@ def conv2d(
     stride_hw, pads, dilation_hw = _conv_arguments(
         input, weight, bias, stride, padding, dilation, groups
     )
-    out_channels, group_channels, kh, kw = weight.shape
-    x = pad2d(input.unsqueeze(0) if input.dim() == 3 else input, pads)
-    n = x.shape[0]
-    span_h = dilation_hw[0] * (kh - 1) + 1
-    span_w = dilation_hw[1] * (kw - 1) + 1
-    # every window as a view: (N, C_in, H_out, W_out, kH, kW); dilation keeps every d-th tap
-    windows = x.unfold(2, span_h, stride_hw[0]).unfold(3, span_w, stride_hw[1])
-    windows = windows[..., :: dilation_hw[0], :: dilation_hw[1]]
-    out_h, out_w = windows.shape[2:4]
-    out_per_group = out_channels // groups
-    # the one copy: (G, N*H_out*W_out, C_in/G*kH*kW), window entries ordered like a filter
-    windows = windows.reshape(n, groups, group_channels, out_h, out_w, kh, kw)
-    patch = group_channels * kh * kw
-    columns = windows.permute(1, 0, 3, 4, 2, 5, 6).reshape(groups, n * out_h * out_w, patch)
-    filters = weight.reshape(groups, out_per_group, patch)  # (G, C_out/G, C_in/G*kH*kW)
-    out = torch.bmm(columns, filters.transpose(1, 2))  # (G, N*H_out*W_out, C_out/G)
-    if bias is not None:
-        out = out + bias.reshape(groups, 1, out_per_group)
-    # back to (N, C_out, H_out, W_out): a channels-last view, no further copy
-    out = out.reshape(groups, n, out_h, out_w, out_per_group).permute(1, 0, 4, 2, 3)
-    out = out.reshape(n, out_channels, out_h, out_w)
+    x = input.unsqueeze(0) if input.dim() == 3 else input
+    kh, kw = weight.shape[2:]
+    out_h = (x.shape[2] + pads[2] + pads[3] - dilation_hw[0] * (kh - 1) - 1) // stride_hw[0] + 1
+    out_w = (x.shape[3] + pads[0] + pads[1] - dilation_hw[1] * (kw - 1) - 1) // stride_hw[1] + 1
+    geometry = _Geometry(
+        (kh, kw), stride_hw, dilation_hw, pads, groups, weight.shape[1], (out_h, out_w)
+    )
+    if groups == 1 and (kh, kw) == (1, 1) and not any(pads):
+        out = _pointwise_conv2d(x, weight, bias, stride_hw)
+    elif groups > 1 and weight.shape[1] == 1:
+        out = _depthwise_conv2d(x, weight, bias, geometry)
+    else:
+        out = _Im2colConv2d.apply(x, weight, bias, geometry)
     return out.squeeze(0) if input.dim() == 3 else out
 
 

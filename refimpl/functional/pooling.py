@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -110,6 +112,105 @@ def _windows(
     return windows[..., : out[0], : out[1], :: dil[0], :: dil[1]]
 
 
+def _tap_ranges(
+    size: int, out: int, kernel: int, step: int, pad: int, dil: int
+) -> list[tuple[slice, slice] | None]:
+    """Per kernel tap along one axis: the outputs it reaches and the input they read.
+
+    Output ``i`` reads input ``i * step - pad + a * dil`` at tap ``a``; only those
+    inside ``[0, size)`` count (the padding is ``-inf`` and never wins). ``None`` when
+    the tap reaches no output.
+    """
+    ranges: list[tuple[slice, slice] | None] = []
+    for a in range(kernel):
+        offset = a * dil - pad
+        first = max(0, -(offset // step))  # ceil(-offset / step)
+        last = min(out - 1, (size - 1 - offset) // step)
+        if first > last:
+            ranges.append(None)
+            continue
+        start = first * step + offset
+        ranges.append((slice(first, last + 1), slice(start, last * step + offset + 1, step)))
+    return ranges
+
+
+_Tap = tuple[tuple[slice, slice], tuple[slice, slice]]  # (output rows, cols), (input rows, cols)
+
+
+def _max_pool_taps(
+    input: Tensor,
+    kernel: tuple[int, int],
+    steps: tuple[int, int],
+    pads: tuple[int, int],
+    dil: tuple[int, int],
+    out: tuple[int, int],
+) -> list[_Tap]:
+    """The kernel taps in row-major window order, each as output and input slices."""
+    rows = _tap_ranges(input.shape[-2], out[0], kernel[0], steps[0], pads[0], dil[0])
+    cols = _tap_ranges(input.shape[-1], out[1], kernel[1], steps[1], pads[1], dil[1])
+    return [((r[0], c[0]), (r[1], c[1])) for r in rows for c in cols if r and c]
+
+
+def _first_max_indices(input: Tensor, values: Tensor, taps: list[_Tap]) -> Tensor:
+    """Flat index ``h * W + w`` of each window's first maximum in row-major tap order.
+
+    The taps are visited last to first, each overwriting where it holds the maximum,
+    so the earliest one wins: PyTorch's tie rule, which decides which input gets the
+    gradient. A NaN counts as the maximum (it is what ``values`` holds).
+    """
+    width = input.shape[-1]
+    indices = torch.zeros(values.shape, dtype=torch.long, device=input.device)
+    for (out_rows, out_cols), (in_rows, in_cols) in reversed(taps):
+        reads = input[..., in_rows, in_cols]
+        best = values[..., out_rows, out_cols]
+        hit = (reads == best) | reads.isnan()
+        rows = torch.arange(in_rows.start, in_rows.stop, in_rows.step, device=input.device)
+        cols = torch.arange(in_cols.start, in_cols.stop, in_cols.step, device=input.device)
+        flat = rows.view(-1, 1) * width + cols  # (rows, cols) of this tap's outputs
+        region = indices[..., out_rows, out_cols]
+        region.copy_(torch.where(hit, flat, region))
+    return indices
+
+
+class _MaxPool2d(torch.autograd.Function):
+    """Max pooling as a running maximum over the kernel taps, with its own backward.
+
+    Taking ``max`` over a materialized ``(..., H_out, W_out, kH*kW)`` window tensor
+    copies the input ``kH*kW / (sH*sW)`` times over; a running ``torch.maximum`` of one
+    strided view per tap reads it in place. Autograd's backward of ``maximum`` would
+    split the gradient of a tie between both sides, so the backward finds each
+    window's first maximum itself and sends the whole gradient there, like PyTorch.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, input: Tensor, taps: list[_Tap], out: tuple[int, int]) -> Tensor:
+        # a channels-last input gives a channels-last output, as in torch
+        channels_last = input.dim() == 4 and not input.is_contiguous()
+        channels_last = channels_last and input.is_contiguous(memory_format=torch.channels_last)
+        layout = torch.channels_last if channels_last else torch.contiguous_format
+        values = torch.empty(
+            (*input.shape[:-2], *out), dtype=input.dtype, device=input.device, memory_format=layout
+        )
+        lowest = -math.inf if input.is_floating_point() else torch.iinfo(input.dtype).min
+        values.fill_(lowest)  # like the -inf padding: never the maximum of a real value
+        for (out_rows, out_cols), (in_rows, in_cols) in taps:
+            region = values[..., out_rows, out_cols]
+            torch.maximum(region, input[..., in_rows, in_cols], out=region)  # NaN wins
+        ctx.taps = taps
+        ctx.save_for_backward(input, values)
+        return values
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor, None, None]:
+        input, values = ctx.saved_tensors
+        indices = _first_max_indices(input, values, ctx.taps).flatten(-2)  # (..., Ho*Wo)
+        grad = grad_out.new_zeros(*input.shape[:-2], input.shape[-2] * input.shape[-1])
+        # windows overlap when stride < kernel: an input that is the maximum of several
+        # windows collects all their gradients
+        grad = grad.scatter_add(-1, indices, grad_out.flatten(-2))
+        return grad.view(input.shape), None, None
+
+
 def max_pool2d(
     input: Tensor,
     kernel_size: IntPair,
@@ -126,6 +227,10 @@ def max_pool2d(
     PyTorch. ``return_indices`` also returns each maximum's flat index ``h * W + w``
     into its input plane.
 
+    Rather than gathering every window, the maximum is kept running over the
+    ``kH * kW`` kernel taps: tap ``(a, b)`` of all windows at once is one strided view
+    of the input.
+
     Shape:
         ``H_out = floor_or_ceil((H + 2 * pH - dH * (kH - 1) - 1) / sH) + 1``; with
         ``ceil_mode`` a last window starting in the padding is dropped.
@@ -141,16 +246,11 @@ def max_pool2d(
     kernel, steps, pads, dil, out = _pool_geometry(
         input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d"
     )
-    windows = _windows(input, kernel, steps, pads, dil, out, float("-inf"))
-    values, flat = windows.reshape(*windows.shape[:-2], kernel[0] * kernel[1]).max(dim=-1)
+    taps = _max_pool_taps(input, kernel, steps, pads, dil, out)
+    values = _MaxPool2d.apply(input, taps, out)
     if not return_indices:
         return values
-    # window-local (a, b) back to input coordinates
-    rows = torch.arange(out[0], device=input.device).view(-1, 1) * steps[0] - pads[0]
-    cols = torch.arange(out[1], device=input.device).view(1, -1) * steps[1] - pads[1]
-    row = rows + torch.div(flat, kernel[1], rounding_mode="floor") * dil[0]
-    col = cols + flat.remainder(kernel[1]) * dil[1]
-    return values, row * input.shape[-1] + col
+    return values, _first_max_indices(input.detach(), values.detach(), taps)
 
 
 def avg_pool2d(

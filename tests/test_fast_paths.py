@@ -1,0 +1,277 @@
+"""The fast paths equal the definitions they replace: values, gradients, ties, layouts.
+
+``conv2d`` (channels-last im2col with its own backward, a tap loop for depthwise
+filters), ``max_pool2d`` (a running maximum over kernel taps with its own backward) and
+``batch_norm`` (two summing passes, one fused multiply-add) are each compared here with
+a slow, obviously correct form, not only with torch.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch.autograd import gradcheck, gradgradcheck
+
+from refimpl import functional as RF
+from refimpl.functional import conv as conv_module
+from refimpl.functional import pooling as pooling_module
+
+
+def f64(*shape: int, requires_grad: bool = True) -> torch.Tensor:
+    return torch.randn(*shape, dtype=torch.float64, requires_grad=requires_grad)
+
+
+def values_and_grads(fn, *inputs: torch.Tensor, grad: torch.Tensor | None = None):
+    """``fn(*inputs)`` and the gradients of every input for the upstream gradient ``grad``."""
+    leaves = [t.detach().clone().requires_grad_() for t in inputs]
+    out = fn(*leaves)
+    upstream = torch.randn_like(out) if grad is None else grad
+    grads = torch.autograd.grad(out, leaves, upstream)
+    return out.detach(), upstream, grads
+
+
+def assert_same_function(fast, slow, *inputs: torch.Tensor, atol: float = 1e-10) -> None:
+    out_fast, upstream, grads_fast = values_and_grads(fast, *inputs)
+    out_slow, _, grads_slow = values_and_grads(slow, *inputs, grad=upstream)
+    torch.testing.assert_close(out_fast, out_slow, atol=atol, rtol=atol)
+    for g_fast, g_slow in zip(grads_fast, grads_slow, strict=True):
+        torch.testing.assert_close(g_fast, g_slow, atol=atol, rtol=atol)
+
+
+# --- convolution -------------------------------------------------------------------------
+
+
+@st.composite
+def conv_configs(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    depthwise = groups > 1 and draw(st.booleans())
+    group_in = 1 if depthwise else draw(st.integers(1, 3))
+    group_out = draw(st.integers(1, 3))
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    span = [di * (ki - 1) + 1 for ki, di in zip(k, d)]
+    size = [draw(st.integers(max(1, sp - 2 * pd), sp + 6)) for sp, pd in zip(span, p)]
+    bias = draw(st.booleans())
+    return groups, group_in, group_out, k, s, d, p, size, bias
+
+
+@given(conv_configs())
+def test_conv2d_equals_its_definition(config):
+    """Every path (im2col, grouped, depthwise) against the one-pixel-at-a-time definition."""
+    groups, group_in, group_out, k, s, d, p, (h, w), with_bias = config
+    x = f64(2, groups * group_in, h, w)
+    weight = f64(groups * group_out, group_in, *k)
+    bias = f64(groups * group_out)
+    args = (s, p, d, groups)
+    if with_bias:
+        assert_same_function(
+            lambda x, w, b: RF.conv2d(x, w, b, *args),
+            lambda x, w, b: RF.conv2d_definition(x, w, b, *args),
+            x,
+            weight,
+            bias,
+        )
+    else:
+        assert_same_function(
+            lambda x, w: RF.conv2d(x, w, None, *args),
+            lambda x, w: RF.conv2d_definition(x, w, None, *args),
+            x,
+            weight,
+        )
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv2d_in_image_blocks_equals_one_block(monkeypatch, groups):
+    """Columns built a few images at a time give what one block for the whole batch gives."""
+    x, weight, bias = f64(5, 4, 9, 8), f64(6, 4 // groups, 3, 3), f64(6)
+
+    def conv(x, w, b):
+        return RF.conv2d(x, w, b, 2, 1, 1, groups)
+
+    whole = values_and_grads(conv, x, weight, bias)
+    blocks = []
+    image_blocks = conv_module._Geometry.image_blocks
+
+    def spy(self, n, itemsize):
+        blocks.append(image_blocks(self, n, itemsize))
+        return blocks[-1]
+
+    columns_per_image = 5 * 4 * 9 * 4 * x.element_size()  # (Ho * Wo) * (kH * kW * C_in)
+    monkeypatch.setattr(conv_module, "_BLOCK_BYTES", 2 * columns_per_image)
+    monkeypatch.setattr(conv_module._Geometry, "image_blocks", spy)
+    out, _, grads = values_and_grads(conv, x, weight, bias, grad=whole[1])
+    assert blocks[0] == [(0, 2), (2, 4), (4, 5)]
+    torch.testing.assert_close(out, whole[0])
+    for g, g_whole in zip(grads, whole[2], strict=True):
+        torch.testing.assert_close(g, g_whole)
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        lambda x: x.contiguous(memory_format=torch.channels_last),
+        lambda x: x.transpose(2, 3).contiguous().transpose(2, 3),
+        lambda x: x[:, :, ::2, ::2],
+    ],
+    ids=["channels_last", "transposed", "strided"],
+)
+def test_conv2d_any_input_layout(layout):
+    x, weight = layout(f64(2, 3, 12, 12)), f64(4, 3, 3, 3)
+    expected = RF.conv2d_definition(x.contiguous(), weight, padding=1)
+    torch.testing.assert_close(RF.conv2d(x, weight, padding=1), expected)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv2d_output_is_contiguous_like_torch(groups):
+    """Same layout as torch's output, so ``.view`` and dropout masks behave the same."""
+    out = RF.conv2d(torch.randn(2, 4, 8, 8), torch.randn(6, 4 // groups, 3, 3), groups=groups)
+    assert out.is_contiguous()
+
+
+@pytest.mark.parametrize(
+    "groups, weight_shape",
+    [(1, (3, 2, 2, 3)), (2, (4, 1, 3, 2)), (4, (8, 1, 3, 3))],
+    ids=["dense", "grouped", "depthwise-multiplier-2"],
+)
+def test_conv2d_double_backward(groups, weight_shape):
+    x = f64(2, weight_shape[1] * groups, 5, 6)
+    weight, bias = f64(*weight_shape), f64(weight_shape[0])
+
+    def conv(x, w, b):
+        return RF.conv2d(x, w, b, (1, 2), 1, (2, 1), groups)
+
+    assert gradcheck(conv, (x, weight, bias))
+    assert gradgradcheck(conv, (x, weight, bias))
+
+
+def test_conv2d_float32_matches_torch_on_a_resnet_shape():
+    x, weight = torch.randn(2, 64, 14, 14), torch.randn(64, 64, 3, 3) * 0.05
+    ours, upstream, grads = values_and_grads(lambda x, w: RF.conv2d(x, w, padding=1), x, weight)
+    theirs, _, grads_torch = values_and_grads(
+        lambda x, w: torch.nn.functional.conv2d(x, w, padding=1), x, weight, grad=upstream
+    )
+    torch.testing.assert_close(ours, theirs, atol=1e-4, rtol=1e-4)
+    for g, g_torch in zip(grads, grads_torch, strict=True):
+        torch.testing.assert_close(g, g_torch, atol=1e-3, rtol=1e-4)
+
+
+# --- max pooling -------------------------------------------------------------------------
+
+
+def max_pool_by_windows(x, kernel, stride, padding, dilation, ceil_mode):
+    """The textbook form: pad with -inf, gather every window, take the first maximum."""
+    kernel, steps, pads, dil, out = pooling_module._pool_geometry(
+        x, kernel, stride, padding, dilation, ceil_mode, "max_pool2d"
+    )
+    windows = pooling_module._windows(x, kernel, steps, pads, dil, out, float("-inf"))
+    return windows.flatten(-2).max(dim=-1).values  # autograd's max sends to the first max
+
+
+@pytest.mark.parametrize(
+    "config",
+    [(3, 2, 1, 1, False), (2, 2, 0, 1, True), (3, 1, 1, 2, False), ((2, 3), (1, 2), 1, 1, True)],
+)
+@pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties"])
+def test_max_pool_equals_window_gather(config, ties):
+    x = torch.randint(0, 3, (2, 3, 9, 8)).double() if ties else f64(2, 3, 9, 8)
+    assert_same_function(
+        lambda x: RF.max_pool2d(x, *config),
+        lambda x: max_pool_by_windows(x, *config),
+        x,
+    )
+
+
+def test_max_pool_sends_a_tie_to_the_first_maximum():
+    """All equal: each window's gradient goes to its top-left input, as torch sends it."""
+    x = torch.ones(1, 1, 4, 4, requires_grad=True)
+    RF.max_pool2d(x, 2, 1).sum().backward()
+    expected = torch.tensor([[1.0, 1, 1, 0], [1, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 0]])
+    torch.testing.assert_close(x.grad[0, 0], expected)
+
+
+def test_max_pool_nan_and_all_minus_infinity_windows_match_torch():
+    x = torch.randn(1, 2, 6, 6)
+    x[0, 0, 1, 2] = float("nan")
+    x[0, 1, :3, :3] = float("-inf")
+    ours_in, torch_in = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ours = RF.max_pool2d(ours_in, 3, 2, 1)
+    theirs = torch.nn.functional.max_pool2d(torch_in, 3, 2, 1)
+    torch.testing.assert_close(ours, theirs, equal_nan=True)
+    grad = torch.randn_like(theirs)
+    ours.backward(grad)
+    theirs.backward(grad)
+    torch.testing.assert_close(ours_in.grad, torch_in.grad)
+
+
+def test_max_pool_keeps_channels_last_and_takes_integers():
+    x = torch.randn(2, 4, 9, 9).contiguous(memory_format=torch.channels_last)
+    out = RF.max_pool2d(x, 3, 2, 1)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out, torch.nn.functional.max_pool2d(x, 3, 2, 1))
+    ints = torch.randint(-5, 5, (1, 2, 7, 7))
+    assert torch.equal(RF.max_pool2d(ints, 3, 2, 1), torch.nn.functional.max_pool2d(ints, 3, 2, 1))
+
+
+# --- batch normalization -----------------------------------------------------------------
+
+
+def batch_norm_unfolded(x, weight, bias, eps=1e-5):
+    """``(x - mean) / sqrt(var + eps) * weight + bias``, step by step, as the formula reads."""
+    dims = [0, *range(2, x.dim())]
+    view = (1, -1, *[1] * (x.dim() - 2))
+    mean = x.mean(dim=dims, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=dims, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * weight.view(view) + bias.view(view)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (4, 3, 5), (2, 3, 4, 5)])
+def test_batch_norm_equals_the_unfolded_formula(shape):
+    x, weight, bias = f64(*shape), f64(shape[1]), f64(shape[1])
+    assert_same_function(
+        lambda x, w, b: RF.batch_norm(x, None, None, w, b, training=True),
+        batch_norm_unfolded,
+        x,
+        weight,
+        bias,
+    )
+
+
+def test_batch_norm_fold_keeps_float32_accuracy_with_a_large_mean():
+    """x * scale + shift rounds like torch's CPU kernel, even when |mean| / std is 1000."""
+    x = torch.randn(8, 4, 6, 6) + 1000.0
+    ours = RF.batch_norm(x, None, None, training=True)
+    exact = batch_norm_unfolded(x.double(), torch.ones(4).double(), torch.zeros(4).double())
+    theirs = torch.nn.functional.batch_norm(x, None, None, training=True)
+    error_ours = (ours.double() - exact).abs().max()
+    error_torch = (theirs.double() - exact).abs().max()
+    assert error_ours <= 2 * error_torch + 1e-6
+
+
+def test_batch_norm_channels_last_input():
+    x = torch.randn(4, 3, 5, 5).contiguous(memory_format=torch.channels_last)
+    mean, var = torch.zeros(3), torch.ones(3)
+    mean_torch, var_torch = mean.clone(), var.clone()
+    ours = RF.batch_norm(x, mean, var, training=True)
+    theirs = torch.nn.functional.batch_norm(x, mean_torch, var_torch, training=True)
+    torch.testing.assert_close(ours, theirs)
+    torch.testing.assert_close(var, var_torch)
+    assert ours.is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_batch_norm_without_autograd_equals_with_it(training):
+    """With no graph to record, the output reuses the centered copy: same values, x intact."""
+    x, weight, bias = torch.randn(4, 3, 5, 5), torch.rand(3) + 0.5, torch.randn(3)
+    kept = x.clone()
+    stats = torch.randn(3), torch.rand(3) + 0.5
+    with torch.no_grad():
+        fast = RF.batch_norm(x, *(s.clone() for s in stats), weight, bias, training)
+    recorded = RF.batch_norm(
+        x.requires_grad_(), *(s.clone() for s in stats), weight, bias, training
+    )
+    torch.testing.assert_close(fast, recorded)
+    assert torch.equal(x.detach(), kept)
