@@ -9,7 +9,7 @@ from .classic import alexnet, lenet_bn, nin, nin_block, vgg, vgg11, vgg_block
 from .dense import DenseBlock, TransitionBlock, conv_block, densenet
 from .inception import Inception, googlenet
 from .regnet import AnyNetStage, anynet, regnetx32
-from .residual import Residual, ResNeXtBlock, resnet, resnet18
+from .residual import Residual, ResNeXtBlock, resnet, resnet18, resnet_stem
 from .summary import LayerRow, Summary, layer_macs, layer_summary
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "regnetx32",
     "resnet",
     "resnet18",
+    "resnet_stem",
     "vgg",
     "vgg11",
     "vgg_block",

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from ._layers import DEFAULT, Layers
+from .residual import resnet_stem
 
 __all__ = ["DenseBlock", "TransitionBlock", "conv_block", "densenet"]
 
@@ -84,14 +85,7 @@ def densenet(
         >>> densenet()(torch.zeros(1, 1, 96, 96)).shape
         torch.Size([1, 10])
     """
-    net = nn.Sequential(
-        nn.Sequential(
-            layers.LazyConv2d(64, kernel_size=7, stride=2, padding=3),
-            layers.LazyBatchNorm2d(),
-            layers.ReLU(),
-            layers.MaxPool2d(kernel_size=3, stride=2, padding=1),
-        )
-    )
+    net = nn.Sequential(resnet_stem(layers=layers))
     for i, num_convs in enumerate(arch):
         net.add_module(f"dense_blk{i + 1}", DenseBlock(num_convs, growth_rate, layers=layers))
         num_channels += num_convs * growth_rate

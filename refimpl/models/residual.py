@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from ._layers import DEFAULT, Layers
 
-__all__ = ["ResNeXtBlock", "Residual", "resnet", "resnet18"]
+__all__ = ["ResNeXtBlock", "Residual", "resnet", "resnet18", "resnet_stem"]
 
 RESNET18_ARCH = ((2, 64), (2, 128), (2, 256), (2, 512))
 
@@ -51,6 +51,24 @@ class Residual(nn.Module):
         return self.relu(y + shortcut)
 
 
+def resnet_stem(num_channels: int = 64, *, layers: Layers = DEFAULT) -> nn.Sequential:
+    """The stem ResNet and DenseNet share: a 7x7 stride-2 convolution, batch norm, ReLU and a
+    3x3 stride-2 max pool, dividing the resolution by 4.
+
+    Example:
+        >>> import torch
+        >>> from refimpl.models import resnet_stem
+        >>> resnet_stem()(torch.zeros(1, 1, 96, 96)).shape
+        torch.Size([1, 64, 24, 24])
+    """
+    return nn.Sequential(
+        layers.LazyConv2d(num_channels, kernel_size=7, stride=2, padding=3),
+        layers.LazyBatchNorm2d(),
+        layers.ReLU(),
+        layers.MaxPool2d(kernel_size=3, stride=2, padding=1),
+    )
+
+
 def resnet(
     arch: Sequence[tuple[int, int]], num_classes: int = 10, *, layers: Layers = DEFAULT
 ) -> nn.Sequential:
@@ -59,14 +77,7 @@ def resnet(
     Every stage but the first halves the resolution in its first block (stride 2 and
     a 1x1 shortcut). Children are named ``0`` (stem), ``b2``, ``b3``, ... and ``last``.
     """
-    net = nn.Sequential(
-        nn.Sequential(
-            layers.LazyConv2d(64, kernel_size=7, stride=2, padding=3),
-            layers.LazyBatchNorm2d(),
-            layers.ReLU(),
-            layers.MaxPool2d(kernel_size=3, stride=2, padding=1),
-        )
-    )
+    net = nn.Sequential(resnet_stem(layers=layers))
     for i, (num_residuals, num_channels) in enumerate(arch):
         first_stage = i == 0
         blocks = [

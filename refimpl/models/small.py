@@ -1,0 +1,146 @@
+"""Small networks for 8x8 inputs (scikit-learn's digits), for the live training experiments.
+
+Each factory takes ``layers`` like the chapter's models: :mod:`refimpl` by default,
+``torch.nn`` for the twin. Input channels are lazy; run one forward pass (or
+:func:`refimpl.training.train`) before counting parameters.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ._layers import DEFAULT, Layers
+
+__all__ = ["DeepBlock", "deep_cnn", "digits_cnn", "lenet8"]
+
+
+def lenet8(
+    num_classes: int = 10, *, batch_norm: bool = False, layers: Layers = DEFAULT
+) -> nn.Sequential:
+    """LeNet scaled to 8x8 inputs, with or without batch normalization.
+
+    Two 3x3 convolutions (padding 1, 6 and 16 channels), each followed by sigmoid and
+    2x2 average pooling, then dense layers of 120 and 84 sigmoid units and the output.
+    With ``batch_norm`` a ``BatchNorm2d`` (after each convolution) or ``BatchNorm1d``
+    (after each hidden dense layer) sits between the affine layer and its sigmoid.
+
+    Example:
+        >>> import torch
+        >>> from refimpl.models.small import lenet8
+        >>> lenet8(batch_norm=True)(torch.zeros(4, 1, 8, 8)).shape
+        torch.Size([4, 10])
+    """
+
+    def norm(dims: int) -> list[nn.Module]:
+        if not batch_norm:
+            return []
+        return [layers.LazyBatchNorm2d() if dims == 2 else layers.LazyBatchNorm1d()]
+
+    return nn.Sequential(
+        layers.LazyConv2d(6, kernel_size=3, padding=1),
+        *norm(2),
+        nn.Sigmoid(),
+        layers.AvgPool2d(kernel_size=2, stride=2),
+        layers.LazyConv2d(16, kernel_size=3, padding=1),
+        *norm(2),
+        nn.Sigmoid(),
+        layers.AvgPool2d(kernel_size=2, stride=2),
+        layers.Flatten(),
+        layers.LazyLinear(120),
+        *norm(1),
+        nn.Sigmoid(),
+        layers.LazyLinear(84),
+        *norm(1),
+        nn.Sigmoid(),
+        layers.LazyLinear(num_classes),
+    )
+
+
+class DeepBlock(nn.Module):
+    """Two 3x3 convolutions with ReLU: ``relu(conv(relu(conv(x))))``, plus ``x`` if residual.
+
+    Without normalization, so that depth alone decides whether the signal and its
+    gradient get through; with ``residual`` the block computes ``x + F(x)`` and then ReLU.
+    """
+
+    def __init__(self, channels: int, *, residual: bool, layers: Layers = DEFAULT) -> None:
+        super().__init__()
+        self.residual = residual
+        self.conv1 = layers.LazyConv2d(channels, kernel_size=3, padding=1)
+        self.conv2 = layers.LazyConv2d(channels, kernel_size=3, padding=1)
+        self.relu = layers.ReLU()
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.conv2(self.relu(self.conv1(x)))
+        return self.relu(y + x if self.residual else y)
+
+
+def deep_cnn(
+    num_blocks: int = 5,
+    channels: int = 16,
+    num_classes: int = 10,
+    *,
+    residual: bool = False,
+    layers: Layers = DEFAULT,
+) -> nn.Sequential:
+    """A stem convolution, ``num_blocks`` :class:`DeepBlock`\\ s and a pooled linear head.
+
+    The network has ``2 * num_blocks + 2`` weight layers whatever ``residual`` is, and
+    the same parameter shapes, so plain and residual versions differ only in the sums.
+
+    Example:
+        >>> import torch
+        >>> from refimpl.models.small import deep_cnn
+        >>> deep_cnn(3, residual=True)(torch.zeros(2, 1, 8, 8)).shape
+        torch.Size([2, 10])
+    """
+    return nn.Sequential(
+        layers.LazyConv2d(channels, kernel_size=3, padding=1),
+        layers.ReLU(),
+        *[DeepBlock(channels, residual=residual, layers=layers) for _ in range(num_blocks)],
+        layers.AdaptiveAvgPool2d(1),
+        layers.Flatten(),
+        layers.LazyLinear(num_classes),
+    )
+
+
+def digits_cnn(
+    num_classes: int = 10, *, head: str = "gap", hidden: int = 256, layers: Layers = DEFAULT
+) -> nn.Sequential:
+    """Two conv-BN-ReLU stages (32 channels, 8x8 then 4x4) and a NiN or a dense head.
+
+    ``head="gap"`` ends NiN-style: a 1x1 convolution to ``num_classes`` channels and
+    global average pooling. ``head="fc"`` flattens the 32x4x4 features into a dense
+    layer of ``hidden`` ReLU units and then the output layer.
+
+    Example:
+        >>> import torch
+        >>> from refimpl.models.small import digits_cnn
+        >>> [digits_cnn(head=h)(torch.zeros(2, 1, 8, 8)).shape for h in ("gap", "fc")]
+        [torch.Size([2, 10]), torch.Size([2, 10])]
+    """
+    body = [
+        layers.LazyConv2d(32, kernel_size=3, padding=1),
+        layers.LazyBatchNorm2d(),
+        layers.ReLU(),
+        layers.LazyConv2d(32, kernel_size=3, padding=1),
+        layers.LazyBatchNorm2d(),
+        layers.ReLU(),
+        layers.MaxPool2d(kernel_size=2, stride=2),
+    ]
+    if head == "gap":
+        tail = [
+            layers.LazyConv2d(num_classes, kernel_size=1),
+            layers.AdaptiveAvgPool2d(1),
+            layers.Flatten(),
+        ]
+    elif head == "fc":
+        tail = [
+            layers.Flatten(),
+            layers.LazyLinear(hidden),
+            layers.ReLU(),
+            layers.LazyLinear(num_classes),
+        ]
+    else:
+        raise ValueError(f"head must be 'gap' or 'fc', got {head!r}")
+    return nn.Sequential(*body, *tail)
