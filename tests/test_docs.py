@@ -18,7 +18,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pytest
 
 import refimpl
-from refimpl import functional, models, shapes
+from refimpl import functional, models, shapes, training
+from refimpl.models import small
 from tests.docs_blocks import DOCS, FENCE, Sessions, blocks, is_executed, options, pages
 
 ROOT = DOCS.parent
@@ -151,6 +152,8 @@ def test_blocks_run_and_their_output_is_on_the_page(site, page):
         ("reference/functional.md", functional),
         ("reference/shapes.md", shapes),
         ("reference/models.md", models),
+        ("reference/training.md", training),
+        ("reference/training.md", small),
     ],
 )
 def test_every_public_name_is_documented(site, page, module):

@@ -57,10 +57,10 @@ def lenet8(
 
 
 class DeepBlock(nn.Module):
-    """Two 3x3 convolutions with ReLU: ``relu(conv(relu(conv(x))))``, plus ``x`` if residual.
+    """Two 3x3 conv-BN layers: ``relu(bn(conv(relu(bn(conv(x))))))``, with ``+ x`` if residual.
 
-    Without normalization, so that depth alone decides whether the signal and its
-    gradient get through; with ``residual`` the block computes ``x + F(x)`` and then ReLU.
+    The residual version is D2L's ``Residual`` block without a 1x1 shortcut: the sum
+    ``F(x) + x`` comes before the last ReLU. The plain version drops only the ``+ x``.
     """
 
     def __init__(self, channels: int, *, residual: bool, layers: Layers = DEFAULT) -> None:
@@ -68,10 +68,12 @@ class DeepBlock(nn.Module):
         self.residual = residual
         self.conv1 = layers.LazyConv2d(channels, kernel_size=3, padding=1)
         self.conv2 = layers.LazyConv2d(channels, kernel_size=3, padding=1)
+        self.bn1 = layers.LazyBatchNorm2d()
+        self.bn2 = layers.LazyBatchNorm2d()
         self.relu = layers.ReLU()
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.conv2(self.relu(self.conv1(x)))
+        y = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
         return self.relu(y + x if self.residual else y)
 
 
@@ -83,7 +85,7 @@ def deep_cnn(
     residual: bool = False,
     layers: Layers = DEFAULT,
 ) -> nn.Sequential:
-    """A stem convolution, ``num_blocks`` :class:`DeepBlock`\\ s and a pooled linear head.
+    """A stem (conv-BN-ReLU, 2x2 max pooling to 4x4), :class:`DeepBlock`\\ s and a GAP head.
 
     The network has ``2 * num_blocks + 2`` weight layers whatever ``residual`` is, and
     the same parameter shapes, so plain and residual versions differ only in the sums.
@@ -96,7 +98,9 @@ def deep_cnn(
     """
     return nn.Sequential(
         layers.LazyConv2d(channels, kernel_size=3, padding=1),
+        layers.LazyBatchNorm2d(),
         layers.ReLU(),
+        layers.MaxPool2d(kernel_size=2, stride=2),
         *[DeepBlock(channels, residual=residual, layers=layers) for _ in range(num_blocks)],
         layers.AdaptiveAvgPool2d(1),
         layers.Flatten(),
@@ -116,8 +120,10 @@ def digits_cnn(
     Example:
         >>> import torch
         >>> from refimpl.models.small import digits_cnn
-        >>> [digits_cnn(head=h)(torch.zeros(2, 1, 8, 8)).shape for h in ("gap", "fc")]
-        [torch.Size([2, 10]), torch.Size([2, 10])]
+        >>> for head in ("gap", "fc"):
+        ...     print(head, tuple(digits_cnn(head=head)(torch.zeros(2, 1, 8, 8)).shape))
+        gap (2, 10)
+        fc (2, 10)
     """
     body = [
         layers.LazyConv2d(32, kernel_size=3, padding=1),
