@@ -137,6 +137,7 @@ def test_blocks_run_and_their_output_is_on_the_page(site, page):
         except Exception as error:  # name the page and block in the failure
             pytest.fail(f"{block.where}: block raised {type(error).__name__}: {error}")
         if block.options.get("result"):
+            assert output.strip(), f"{block.where}: prints nothing, so result= shows an empty box"
             for line in output.splitlines():
                 assert line.strip() in text, f"{block.where}: printed line not on page: {line!r}"
         else:
