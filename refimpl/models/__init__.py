@@ -5,7 +5,7 @@ the book's ``net``, with the same layers and hyper-parameters and lazy input
 channels, so :func:`layer_summary` over its children gives the book's table.
 """
 
-from .classic import alexnet, lenet_bn, nin, nin_block, vgg, vgg11, vgg_block
+from .classic import alexnet, lenet, lenet_bn, nin, nin_block, vgg, vgg11, vgg_block
 from .dense import DenseBlock, TransitionBlock, conv_block, densenet
 from .inception import Inception, googlenet
 from .regnet import AnyNetStage, anynet, regnetx32
@@ -28,6 +28,7 @@ __all__ = [
     "googlenet",
     "layer_macs",
     "layer_summary",
+    "lenet",
     "lenet_bn",
     "nin",
     "nin_block",

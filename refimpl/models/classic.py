@@ -8,7 +8,7 @@ from torch import nn
 
 from ._layers import DEFAULT, Layers
 
-__all__ = ["alexnet", "lenet_bn", "nin", "nin_block", "vgg", "vgg11", "vgg_block"]
+__all__ = ["alexnet", "lenet", "lenet_bn", "nin", "nin_block", "vgg", "vgg11", "vgg_block"]
 
 VGG11_ARCH = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
 
@@ -135,11 +135,56 @@ def nin(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequential:
     )
 
 
-def lenet_bn(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequential:
-    """LeNet with batch normalization after every convolution and hidden dense layer.
+def lenet(
+    num_classes: int = 10,
+    *,
+    kernel_size: int = 5,
+    padding: int = 0,
+    batch_norm: bool = False,
+    layers: Layers = DEFAULT,
+) -> nn.Sequential:
+    """LeNet with sigmoid activations, optionally batch-normalized.
 
-    Batch norm sits between each affine layer and its sigmoid: ``BatchNorm2d`` after
-    the convolutions (per channel), ``BatchNorm1d`` after the dense layers (per feature).
+    Two convolutions (6 and 16 channels, ``kernel_size`` and ``padding``), each followed
+    by sigmoid and 2x2 average pooling, then dense layers of 120 and 84 sigmoid units
+    and the output layer. With ``batch_norm`` a ``BatchNorm2d`` (after each convolution,
+    per channel) or ``BatchNorm1d`` (after each hidden dense layer, per feature) sits
+    between the affine layer and its sigmoid.
+
+    Example:
+        >>> import torch
+        >>> from refimpl.models import lenet
+        >>> lenet()(torch.zeros(2, 1, 28, 28)).shape
+        torch.Size([2, 10])
+    """
+
+    def norm(dims: int) -> list[nn.Module]:
+        if not batch_norm:
+            return []
+        return [layers.LazyBatchNorm2d() if dims == 2 else layers.LazyBatchNorm1d()]
+
+    return nn.Sequential(
+        layers.LazyConv2d(6, kernel_size=kernel_size, padding=padding),
+        *norm(2),
+        nn.Sigmoid(),
+        layers.AvgPool2d(kernel_size=2, stride=2),
+        layers.LazyConv2d(16, kernel_size=kernel_size, padding=padding),
+        *norm(2),
+        nn.Sigmoid(),
+        layers.AvgPool2d(kernel_size=2, stride=2),
+        layers.Flatten(),
+        layers.LazyLinear(120),
+        *norm(1),
+        nn.Sigmoid(),
+        layers.LazyLinear(84),
+        *norm(1),
+        nn.Sigmoid(),
+        layers.LazyLinear(num_classes),
+    )
+
+
+def lenet_bn(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequential:
+    """D2L's batch-normalized LeNet: :func:`lenet` with 5x5 kernels and ``batch_norm=True``.
 
     Example:
         >>> import torch
@@ -147,21 +192,4 @@ def lenet_bn(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequentia
         >>> lenet_bn()(torch.zeros(2, 1, 28, 28)).shape
         torch.Size([2, 10])
     """
-    return nn.Sequential(
-        layers.LazyConv2d(6, kernel_size=5),
-        layers.LazyBatchNorm2d(),
-        nn.Sigmoid(),
-        layers.AvgPool2d(kernel_size=2, stride=2),
-        layers.LazyConv2d(16, kernel_size=5),
-        layers.LazyBatchNorm2d(),
-        nn.Sigmoid(),
-        layers.AvgPool2d(kernel_size=2, stride=2),
-        layers.Flatten(),
-        layers.LazyLinear(120),
-        layers.LazyBatchNorm1d(),
-        nn.Sigmoid(),
-        layers.LazyLinear(84),
-        layers.LazyBatchNorm1d(),
-        nn.Sigmoid(),
-        layers.LazyLinear(num_classes),
-    )
+    return lenet(num_classes, batch_norm=True, layers=layers)

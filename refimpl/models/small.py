@@ -10,6 +10,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ._layers import DEFAULT, Layers
+from .classic import lenet
 
 __all__ = ["DeepBlock", "deep_cnn", "digits_cnn", "lenet8"]
 
@@ -17,12 +18,7 @@ __all__ = ["DeepBlock", "deep_cnn", "digits_cnn", "lenet8"]
 def lenet8(
     num_classes: int = 10, *, batch_norm: bool = False, layers: Layers = DEFAULT
 ) -> nn.Sequential:
-    """LeNet scaled to 8x8 inputs, with or without batch normalization.
-
-    Two 3x3 convolutions (padding 1, 6 and 16 channels), each followed by sigmoid and
-    2x2 average pooling, then dense layers of 120 and 84 sigmoid units and the output.
-    With ``batch_norm`` a ``BatchNorm2d`` (after each convolution) or ``BatchNorm1d``
-    (after each hidden dense layer) sits between the affine layer and its sigmoid.
+    """:func:`~refimpl.models.lenet` scaled to 8x8 inputs: 3x3 kernels with padding 1.
 
     Example:
         >>> import torch
@@ -30,30 +26,7 @@ def lenet8(
         >>> lenet8(batch_norm=True)(torch.zeros(4, 1, 8, 8)).shape
         torch.Size([4, 10])
     """
-
-    def norm(dims: int) -> list[nn.Module]:
-        if not batch_norm:
-            return []
-        return [layers.LazyBatchNorm2d() if dims == 2 else layers.LazyBatchNorm1d()]
-
-    return nn.Sequential(
-        layers.LazyConv2d(6, kernel_size=3, padding=1),
-        *norm(2),
-        nn.Sigmoid(),
-        layers.AvgPool2d(kernel_size=2, stride=2),
-        layers.LazyConv2d(16, kernel_size=3, padding=1),
-        *norm(2),
-        nn.Sigmoid(),
-        layers.AvgPool2d(kernel_size=2, stride=2),
-        layers.Flatten(),
-        layers.LazyLinear(120),
-        *norm(1),
-        nn.Sigmoid(),
-        layers.LazyLinear(84),
-        *norm(1),
-        nn.Sigmoid(),
-        layers.LazyLinear(num_classes),
-    )
+    return lenet(num_classes, kernel_size=3, padding=1, batch_norm=batch_norm, layers=layers)
 
 
 class DeepBlock(nn.Module):
