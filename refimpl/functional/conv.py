@@ -10,6 +10,7 @@ from torch import Tensor
 
 from .._utils import IntPair, check_non_negative, check_positive, check_same_dtype, pair
 from ..shapes import same_padding
+from ._matmul import matmul
 from .padding import pad2d
 
 __all__ = ["conv2d", "conv2d_definition", "resolve_conv_padding"]
@@ -110,6 +111,13 @@ def _conv_arguments(
 # by the allocator and are still in cache when the product reads them.
 _BLOCK_BYTES = 8 * 2**20
 
+# Up to this many entries per column (kH*kW*C/G), the forward computes the transposed
+# product, filters @ columns^T, which comes out channels-first like the output; longer
+# columns compute columns @ filters^T, whose GEMM is faster but whose result must then be
+# transposed. Measured on ResNet-18's shapes: the 7x7 stem (147 entries) and the 1x1
+# convolutions (64-256) are faster transposed, the 3x3 ones (576 and up) are not.
+_SHORT_PATCH = 256
+
 
 @dataclass(frozen=True)
 class _Geometry:
@@ -195,16 +203,22 @@ class _Im2colConv2d(torch.autograd.Function):
         groups, per_group = geometry.groups, out_channels // geometry.groups
         out_h, out_w = geometry.out
         padded = geometry.padded_channels_last(input)
-        filters_t = geometry.filters(weight).transpose(1, 2)  # (G, kH*kW*C/G, C_out/G)
+        filters = geometry.filters(weight)  # (G, C_out/G, kH*kW*C/G)
         # torch's layout, so that .view() on the output, or a dropout mask drawn in
         # memory order, behave as after torch.nn.Conv2d
         out = input.new_empty(n, out_channels, out_h, out_w)
         grouped = out.view(n, groups, per_group, out_h, out_w)
         for start, stop in geometry.image_blocks(n, input.element_size()):
+            block = stop - start
             columns = geometry.columns(padded[start:stop])  # (G, block*Ho*Wo, kH*kW*C/G)
-            rows = columns @ filters_t  # (G, block*Ho*Wo, C_out/G): one row per pixel
-            rows = rows.view(groups, stop - start, out_h, out_w, per_group)
-            rows = rows.permute(1, 0, 4, 2, 3)  # (block, G, C_out/G, Ho, Wo), a view
+            if columns.shape[-1] <= _SHORT_PATCH:
+                # filters @ columns^T: (G, C_out/G, block*Ho*Wo), channels first already
+                rows = matmul(filters, columns.mT).view(groups, per_group, block, out_h, out_w)
+                rows = rows.permute(2, 0, 1, 3, 4)  # (block, G, C_out/G, Ho, Wo), a view
+            else:
+                # columns @ filters^T: (G, block*Ho*Wo, C_out/G), one row per pixel
+                rows = matmul(columns, filters.mT).view(groups, block, out_h, out_w, per_group)
+                rows = rows.permute(1, 0, 4, 2, 3)  # (block, G, C_out/G, Ho, Wo), a view
             if bias is None:
                 grouped[start:stop].copy_(rows)
             else:  # the bias added in the same pass
@@ -237,9 +251,9 @@ class _Im2colConv2d(torch.autograd.Function):
             rows = rows.reshape((stop - start) * pixels, groups, per_group).transpose(0, 1)
             if need_weight:
                 columns = geometry.columns(padded[start:stop])  # (G, block*Ho*Wo, kH*kW*C/G)
-                grad_filters = grad_filters + rows.transpose(1, 2) @ columns
+                grad_filters = grad_filters + matmul(rows.transpose(1, 2), columns)
             if need_input:
-                grad_columns = (rows @ filters).reshape(
+                grad_columns = matmul(rows, filters).reshape(
                     groups, stop - start, *geometry.out, kh, kw, group_channels
                 )  # (G, block, Ho, Wo, kH, kW, C/G)
                 # (block, Ho, Wo, G, C/G, kH, kW), a view into grad_padded
@@ -256,26 +270,6 @@ class _Im2colConv2d(torch.autograd.Function):
             grad_input = grad_padded[:, top : top + height, left : left + width]
             grad_input = grad_input.permute(0, 3, 1, 2)  # (N, C, H, W), a view
         return grad_input, grad_weight, grad_bias, None
-
-
-def _pointwise_conv2d(
-    input: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple[int, int]
-) -> Tensor:
-    """A 1x1 kernel without padding: every output pixel is one input pixel times a matrix.
-
-    The input *is* the column matrix, image by image: ``(C_out, C_in) @ (C_in, H*W)``
-    writes ``(N, C_out, H_out*W_out)`` directly, with no im2col and no layout change.
-    Autograd's backward of these operations is already the right one. (An explicit
-    ``bmm`` over the expanded weight: ``matmul`` of a 2-D by a 3-D tensor picks a slower
-    layout when the weight requires grad, even under ``no_grad``.)
-    """
-    x = input[:, :, :: stride[0], :: stride[1]]  # (N, C_in, Ho, Wo), a view
-    n, channels, out_h, out_w = x.shape
-    matrix = weight.reshape(1, weight.shape[0], channels).expand(n, -1, -1)  # (N, C_out, C_in)
-    out = torch.bmm(matrix, x.reshape(n, channels, out_h * out_w))  # (N, C_out, Ho*Wo)
-    if bias is not None:
-        out = out + bias.view(1, -1, 1)
-    return out.view(n, weight.shape[0], out_h, out_w)
 
 
 def _depthwise_conv2d(
@@ -349,9 +343,7 @@ def conv2d(
     geometry = _Geometry(
         (kh, kw), stride_hw, dilation_hw, pads, groups, weight.shape[1], (out_h, out_w)
     )
-    if groups == 1 and (kh, kw) == (1, 1) and not any(pads):
-        out = _pointwise_conv2d(x, weight, bias, stride_hw)
-    elif groups > 1 and weight.shape[1] == 1:
+    if groups > 1 and weight.shape[1] == 1:
         out = _depthwise_conv2d(x, weight, bias, geometry)
     else:
         out = _Im2colConv2d.apply(x, weight, bias, geometry)
