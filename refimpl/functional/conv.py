@@ -170,6 +170,19 @@ class _Geometry:
             self.groups, per_group, kh * kw * group_channels
         )
 
+    def transposed_pads(self) -> tuple[int, int, int, int]:
+        """Per-side padding of ``grad_out`` that makes the input gradient a convolution.
+
+        A tap reaches ``d*(k - 1)`` pixels past its window's first one, so an input
+        pixel is seen by output pixels up to that far before it; padding ``grad_out``
+        by that reach, less the forward's own padding, lines them up (stride 1 only).
+        A negative value means the forward padded more than the kernel reaches.
+        """
+        (kh, kw), (dh, dw) = self.kernel, self.dilation
+        left, right, top, bottom = self.pads
+        reach_h, reach_w = dh * (kh - 1), dw * (kw - 1)
+        return reach_w - left, reach_w - right, reach_h - top, reach_h - bottom
+
     def image_blocks(self, n: int, itemsize: int) -> list[tuple[int, int]]:
         """``[start, stop)`` ranges of images whose columns fit in ``_BLOCK_BYTES``."""
         per_image = self.out[0] * self.out[1] * self.kernel[0] * self.kernel[1]
@@ -232,44 +245,96 @@ class _Im2colConv2d(torch.autograd.Function):
         input, weight = ctx.saved_tensors
         geometry: _Geometry = ctx.geometry
         need_input, need_weight, need_bias = ctx.needs_input_grad[:3]
-        groups, group_channels = geometry.groups, geometry.group_channels
-        kh, kw = geometry.kernel
-        pixels = geometry.out[0] * geometry.out[1]
-        per_group = weight.shape[0] // groups
         grad_input = grad_weight = grad_bias = None
         if need_bias and ctx.has_bias:
             grad_bias = grad_out.sum(dim=(0, 2, 3))
-        if not (need_input or need_weight):
-            return None, None, grad_bias, None
-        padded = geometry.padded_channels_last(input)
-        filters = geometry.filters(weight)  # (G, C_out/G, kH*kW*C/G)
-        grad_filters = filters.new_zeros(filters.shape)
-        grad_padded = padded.new_zeros(padded.shape)  # (N, Hp, Wp, C)
-        for start, stop in geometry.image_blocks(input.shape[0], input.element_size()):
-            # (block, C_out, Ho, Wo) to (G, block*Ho*Wo, C_out/G), like the forward's rows
-            rows = grad_out[start:stop].permute(0, 2, 3, 1)  # (block, Ho, Wo, C_out)
-            rows = rows.reshape((stop - start) * pixels, groups, per_group).transpose(0, 1)
-            if need_weight:
-                columns = geometry.columns(padded[start:stop])  # (G, block*Ho*Wo, kH*kW*C/G)
-                grad_filters = grad_filters + matmul(rows.transpose(1, 2), columns)
-            if need_input:
-                grad_columns = matmul(rows, filters).reshape(
-                    groups, stop - start, *geometry.out, kh, kw, group_channels
-                )  # (G, block, Ho, Wo, kH, kW, C/G)
-                # (block, Ho, Wo, G, C/G, kH, kW), a view into grad_padded
-                windows = geometry.windows(grad_padded[start:stop])
-                for a in range(kh):
-                    for b in range(kw):
-                        windows[..., a, b] += grad_columns[..., a, b, :].permute(1, 2, 3, 0, 4)
         if need_weight:
-            grad_weight = grad_filters.reshape(groups, per_group, kh, kw, group_channels)
-            grad_weight = grad_weight.permute(0, 1, 4, 2, 3).reshape(weight.shape)
+            grad_weight = _weight_gradient(input, grad_out, geometry, weight.shape)
         if need_input:
-            left, _, top, _ = geometry.pads
-            height, width = input.shape[2:]
-            grad_input = grad_padded[:, top : top + height, left : left + width]
-            grad_input = grad_input.permute(0, 3, 1, 2)  # (N, C, H, W), a view
+            if geometry.stride == (1, 1) and min(geometry.transposed_pads()) >= 0:
+                grad_input = _input_gradient_as_conv(grad_out, weight, geometry, input.shape)
+            else:
+                grad_input = _input_gradient_by_taps(grad_out, weight, geometry, input.shape)
         return grad_input, grad_weight, grad_bias, None
+
+
+def _weight_gradient(
+    input: Tensor, grad_out: Tensor, geometry: _Geometry, weight_shape: torch.Size
+) -> Tensor:
+    """``dL/dfilters = grad_out @ columns``, summed over blocks of images.
+
+    Per group, ``grad_out`` seen as ``(C_out/G, block*Ho*Wo)`` (for one image, a view
+    of torch's layout) times the block's ``(block*Ho*Wo, kH*kW*C/G)`` columns.
+    """
+    groups = geometry.groups
+    per_group = weight_shape[0] // groups
+    padded = geometry.padded_channels_last(input)
+    grad_filters: Tensor | None = None
+    for start, stop in geometry.image_blocks(input.shape[0], input.element_size()):
+        grads = grad_out[start:stop].unflatten(1, (groups, per_group)).flatten(3)
+        grads = grads.permute(1, 2, 0, 3).flatten(2)  # (G, C_out/G, block*Ho*Wo)
+        product = matmul(grads, geometry.columns(padded[start:stop]))
+        grad_filters = product if grad_filters is None else grad_filters + product
+    assert grad_filters is not None
+    kh, kw = geometry.kernel
+    grad_weight = grad_filters.reshape(groups, per_group, kh, kw, geometry.group_channels)
+    return grad_weight.permute(0, 1, 4, 2, 3).reshape(weight_shape)
+
+
+def _input_gradient_as_conv(
+    grad_out: Tensor, weight: Tensor, geometry: _Geometry, input_shape: torch.Size
+) -> Tensor:
+    """With stride 1, ``dL/dinput`` is itself a convolution, computed by the forward's path.
+
+    Input pixel ``y`` received ``weight[o, c, a, b]`` times itself in output pixel
+    ``y - a*d + pad``; so ``dL/dinput`` is ``grad_out`` correlated with the kernel
+    flipped in both directions, input and output channels swapped within each group,
+    and padded ``d*(k - 1) - pad`` on each side (see :meth:`_Geometry.transposed_pads`).
+    """
+    groups, group_channels = geometry.groups, geometry.group_channels
+    out_channels, _, kh, kw = weight.shape
+    swapped = weight.reshape(groups, out_channels // groups, group_channels, kh, kw)
+    swapped = swapped.transpose(1, 2).reshape(groups * group_channels, -1, kh, kw)
+    flipped = swapped.flip(2, 3)  # (C_in, C_out/G, kH, kW)
+    transposed = _Geometry(
+        geometry.kernel,
+        (1, 1),
+        geometry.dilation,
+        geometry.transposed_pads(),
+        groups,
+        out_channels // groups,
+        (input_shape[2], input_shape[3]),
+    )
+    return _Im2colConv2d.apply(grad_out, flipped, None, transposed)
+
+
+def _input_gradient_by_taps(
+    grad_out: Tensor, weight: Tensor, geometry: _Geometry, input_shape: torch.Size
+) -> Tensor:
+    """``dL/dinput``: ``grad_out @ filters`` folded back onto the input, tap by tap.
+
+    Each kernel tap's windows do not overlap, so one strided ``+=`` per tap is exact.
+    """
+    groups, group_channels = geometry.groups, geometry.group_channels
+    per_group = weight.shape[0] // groups
+    kh, kw = geometry.kernel
+    left, right, top, bottom = geometry.pads
+    n, channels, height, width = input_shape
+    filters = geometry.filters(weight)  # (G, C_out/G, kH*kW*C/G)
+    grad_padded = grad_out.new_zeros(n, height + top + bottom, width + left + right, channels)
+    for start, stop in geometry.image_blocks(n, grad_out.element_size()):
+        # (block, C_out, Ho, Wo) to (G, block*Ho*Wo, C_out/G), one row per output pixel
+        rows = grad_out[start:stop].permute(0, 2, 3, 1).reshape(-1, groups, per_group)
+        grad_columns = matmul(rows.transpose(0, 1), filters).reshape(
+            groups, stop - start, *geometry.out, kh, kw, group_channels
+        )  # (G, block, Ho, Wo, kH, kW, C/G)
+        # (block, Ho, Wo, G, C/G, kH, kW), a view into grad_padded
+        windows = geometry.windows(grad_padded[start:stop])
+        for a in range(kh):
+            for b in range(kw):
+                windows[..., a, b] += grad_columns[..., a, b, :].permute(1, 2, 3, 0, 4)
+    grad_input = grad_padded[:, top : top + height, left : left + width]
+    return grad_input.permute(0, 3, 1, 2)  # (N, C, H, W), a view
 
 
 def _depthwise_conv2d(
