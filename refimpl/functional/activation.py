@@ -2,17 +2,54 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
 __all__ = ["dropout", "relu"]
 
 
+class _ReLU(torch.autograd.Function):
+    """``max(x, 0)``, with a backward that multiplies by a 0/1 mask instead of selecting.
+
+    On the CPU, ``torch.where`` and ``masked_fill`` run an unvectorized loop that
+    measured 20-40x slower than arithmetic; ``grad * (out != 0)`` is arithmetic. The two
+    agree except where the incoming gradient is infinite or NaN at a zeroed position
+    (``inf * 0`` is NaN, PyTorch gives 0), so such gradients take ``where``.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, input: Tensor, inplace: bool) -> Tensor:
+        out = _relu_forward(input, inplace)
+        if inplace:
+            ctx.mark_dirty(input)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        (out,) = ctx.saved_tensors
+        # the gradient passes where the output is not 0: x > 0, or x is NaN (as in torch)
+        # a finite sum means every term is finite (inf or NaN anywhere makes it inf or
+        # NaN), and it is one fast reduction; isfinite(grad).all() measured 20x slower
+        if grad.device.type == "cpu" and bool(grad.sum().isfinite()):
+            keep = torch.ne(out, 0, out=torch.empty_like(grad))  # 1.0 or 0.0
+            return grad * keep, None
+        return torch.where(out != 0, grad, torch.zeros((), dtype=grad.dtype)), None
+
+
+def _relu_forward(input: Tensor, inplace: bool) -> Tensor:
+    # maximum propagates NaN, as relu does; an int 0 keeps integer inputs integer
+    zero = torch.zeros((), dtype=input.dtype, device=input.device)
+    return torch.maximum(input, zero, out=input) if inplace else torch.maximum(input, zero)
+
+
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """``max(x, 0)`` elementwise, as ``torch.nn.functional.relu``.
 
-    Written as "zero where ``x <= 0``" so that NaN passes through and the gradient
-    at exactly 0 is 0, both as in PyTorch.
+    NaN passes through, and the gradient is passed where the output is nonzero (so it
+    is 0 at exactly ``x = 0``), both as in PyTorch.
 
     Example:
         >>> import torch
@@ -20,9 +57,9 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
         >>> relu(torch.tensor([-1.0, 0.0, 2.0]))
         tensor([0., 0., 2.])
     """
-    if inplace:
-        return input.masked_fill_(input <= 0, 0)
-    return torch.where(input <= 0, torch.zeros((), dtype=input.dtype, device=input.device), input)
+    if torch.is_grad_enabled() and input.requires_grad:
+        return _ReLU.apply(input, inplace)
+    return _relu_forward(input, inplace)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -81,43 +82,133 @@ def batch_norm(
         raise ValueError(
             f"Expected more than 1 value per channel when training, got input size {input.size()}"
         )
-    reduce_dims = [0, *range(2, input.dim())]
-    view = (1, channels, *[1] * (input.dim() - 2))  # a per-channel vector broadcast over x
+    recording = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (input, weight, bias)
+    )
     if input.numel() == 0:  # an empty batch: nothing to measure, nothing to learn from
         mean, var = input.new_zeros(channels), input.new_ones(channels)
-        centered = input - mean.reshape(view)
+        y = _scale_shift(input - _channel_view(mean, input.dim()), var, weight, bias, eps)
     elif training or running_mean is None or running_var is None:
-        # Two passes: the mean, then the mean squared deviation from it (biased). Not
-        # E[x^2] - E[x]^2, which cancels catastrophically when |mean| >> std.
-        mean = input.mean(dim=reduce_dims)
-        centered = input - mean.reshape(view)
-        var = _mean_square(centered, count)
+        if recording:
+            y, mean, var = _BatchNormOfBatch.apply(input, weight, bias, eps)
+        else:
+            mean, centered, var = _batch_statistics(input)
+            y = _scale_shift(centered, var, weight, bias, eps, in_place=True)
         if training and running_mean is not None and running_var is not None:
             with torch.no_grad():
                 running_mean.lerp_(mean.to(running_mean.dtype), momentum)
                 unbiased = var * (count / (count - 1))
                 running_var.lerp_(unbiased.to(running_var.dtype), momentum)
     else:
-        mean, var = running_mean, running_var
-        centered = input - mean.reshape(view)
+        centered = input - _channel_view(running_mean, input.dim())
+        y = _scale_shift(centered, running_var, weight, bias, eps, in_place=not recording)
+    return y.to(input.dtype)  # float32 parameters keep a bfloat16/float16 input's dtype
+
+
+def _batch_statistics(input: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Per channel: the mean, the input minus it, and the biased variance.
+
+    Two passes: the mean, then the mean squared deviation from it. Not
+    ``E[x^2] - E[x]^2``, which cancels catastrophically when ``|mean| >> std``.
+    """
+    mean = input.mean(dim=[0, *range(2, input.dim())])
+    centered = input - _channel_view(mean, input.dim())
+    return mean, centered, _mean_square(centered, input.numel() // input.shape[1])
+
+
+def _scale_shift(
+    centered: Tensor,
+    var: Tensor,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    eps: float,
+    in_place: bool = False,
+) -> Tensor:
+    """``centered / sqrt(var + eps) * weight + bias``, per channel.
+
+    ``in_place`` writes the result over ``centered``, for when nothing else reads it: a
+    second buffer the size of the input is a fresh allocation that the OS page-faults
+    in on every call, which measured slower than the arithmetic itself.
+    """
     scale = torch.rsqrt(var + eps)
     if weight is not None:
         scale = scale * weight
-    recording = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (input, weight, bias)
-    )
-    if recording:  # autograd keeps `centered` for the backward: leave it intact
-        y = centered * scale.reshape(view)
-        if bias is not None:
-            y = y + bias.reshape(view)
-    else:
-        # Nothing else reads `centered`: the output takes over its memory. A second
-        # buffer the size of the input is a fresh allocation that the OS page-faults in
-        # on every call, which measured slower than the arithmetic itself.
-        y = centered.mul_(scale.reshape(view))
-        if bias is not None:
-            y = y.add_(bias.reshape(view))
-    return y.to(input.dtype)  # float32 parameters keep a bfloat16/float16 input's dtype
+    scale = _channel_view(scale, centered.dim())
+    y = centered.mul_(scale) if in_place else centered * scale
+    if bias is not None:
+        shift = _channel_view(bias, centered.dim())
+        y = y.add_(shift) if in_place else y + shift
+    return y
+
+
+class _BatchNormOfBatch(torch.autograd.Function):
+    """Batch norm with the batch's own statistics, and the closed-form backward.
+
+    Autograd's backward through mean, subtraction, norm, ``rsqrt`` and the products
+    takes a dozen passes over the input. Per channel, with ``x_hat = (x - mean) * r``
+    (``r = 1/sqrt(var + eps)``), ``g`` the output gradient and ``n`` values per channel:
+
+    * ``dbias = sum(g)``, ``dweight = sum(g * x_hat)``;
+    * ``dx = weight * r * (g - sum(g) / n - x_hat * sum(g * x_hat) / n)``: the mean and
+      the variance depend on every input, hence the two correction terms.
+
+    Returns ``(y, mean, var)``; the statistics are for the running buffers and carry no
+    gradient. For a double backward the composed formula is differentiated instead.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any, input: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        mean, centered, var = _batch_statistics(input)
+        y = _scale_shift(centered, var, weight, bias, eps, in_place=True)
+        ctx.eps = eps
+        ctx.save_for_backward(input, weight, bias, mean, torch.rsqrt(var + eps))
+        ctx.mark_non_differentiable(mean, var)
+        return y, mean, var
+
+    @staticmethod
+    def backward(
+        ctx: Any, grad: Tensor, _mean: Tensor | None, _var: Tensor | None
+    ) -> tuple[Tensor | None, Tensor | None, Tensor | None, None]:
+        input, weight, bias, mean, invstd = ctx.saved_tensors
+        need_input, need_weight, need_bias = ctx.needs_input_grad[:3]
+        if torch.is_grad_enabled():  # create_graph=True: a graph of the backward is wanted
+            return _batch_norm_double_backward(ctx, grad)
+        dims = [0, *range(2, input.dim())]
+        count = input.numel() // input.shape[1]
+        centered = input - _channel_view(mean, input.dim())
+        grad_sum = grad.sum(dim=dims)
+        dot = (grad * centered).sum(dim=dims)  # sum(g * x_hat) / r
+        grad_input = grad_weight = grad_bias = None
+        if need_weight:
+            grad_weight = (dot * invstd).to(weight.dtype)
+        if need_bias:
+            grad_bias = grad_sum.to(bias.dtype)
+        if need_input:
+            gain = invstd if weight is None else invstd * weight  # dy/dx_hat * r
+            # dx = gain * g - gain * sum(g) / n - (x - mean) * gain * r^2 * dot / n
+            grad_input = centered.mul_(_channel_view(-gain * invstd.square() * dot / count, input.dim()))
+            grad_input = grad_input.add_(_channel_view(-gain * grad_sum / count, input.dim()))
+            grad_input = grad_input.addcmul_(grad, _channel_view(gain, input.dim()))
+            grad_input = grad_input.to(input.dtype)
+        return grad_input, grad_weight, grad_bias, None
+
+
+def _batch_norm_double_backward(
+    ctx: Any, grad: Tensor
+) -> tuple[Tensor | None, Tensor | None, Tensor | None, None]:
+    """The gradients as a differentiable graph: the composed formula, differentiated."""
+    input, weight, bias = ctx.saved_tensors[:3]
+    with torch.enable_grad():
+        _, centered, var = _batch_statistics(input)
+        y = _scale_shift(centered, var, weight, bias, ctx.eps)
+    wanted = [
+        t for t, need in zip((input, weight, bias), ctx.needs_input_grad[:3]) if need
+    ]
+    found = iter(torch.autograd.grad(y, wanted, grad, create_graph=True))
+    grads = [next(found) if need else None for need in ctx.needs_input_grad[:3]]
+    return grads[0], grads[1], grads[2], None
 
 
 def _mean_square(centered: Tensor, count: int) -> Tensor:

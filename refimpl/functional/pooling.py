@@ -203,12 +203,35 @@ class _MaxPool2d(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor, None, None]:
         input, values = ctx.saved_tensors
-        indices = _first_max_indices(input, values, ctx.taps).flatten(-2)  # (..., Ho*Wo)
-        grad = grad_out.new_zeros(*input.shape[:-2], input.shape[-2] * input.shape[-1])
-        # windows overlap when stride < kernel: an input that is the maximum of several
-        # windows collects all their gradients
-        grad = grad.scatter_add(-1, indices, grad_out.flatten(-2))
-        return grad.view(input.shape), None, None
+        return _max_pool_backward(input, values, grad_out, ctx.taps), None, None
+
+
+def _max_pool_backward(input: Tensor, values: Tensor, grad_out: Tensor, taps: list[_Tap]) -> Tensor:
+    """Each window's gradient to the input at its first maximum, in row-major tap order.
+
+    The taps are visited first to last with a 0/1 ``unclaimed`` mask per window: a tap
+    that holds the maximum takes the gradient if no earlier tap did. Windows overlap
+    when stride < kernel, so one input can collect the gradients of several windows;
+    within one tap they cannot (one tap of different windows reads different inputs),
+    so a strided ``+=`` per tap is exact. Masks are floats and the selection is
+    arithmetic: on the CPU ``torch.where`` and ``scatter`` are many times slower.
+    """
+    grad_input = grad_out.new_zeros(input.shape)
+    unclaimed = torch.ones_like(grad_out)
+    hits = torch.empty_like(grad_out)
+    # NaN is the maximum of any window holding one: then the hit test must see NaN
+    # too, and NaN != NaN. (Checked once: inf or NaN anywhere make the sum non-finite.)
+    with_nan = bool(values.sum().isnan())
+    for (out_rows, out_cols), (in_rows, in_cols) in taps:
+        reads = input[..., in_rows, in_cols]
+        hit = torch.eq(reads, values[..., out_rows, out_cols], out=hits[..., out_rows, out_cols])
+        if with_nan:
+            hit.add_(torch.ne(reads, reads).to(hit.dtype))
+        free = unclaimed[..., out_rows, out_cols]
+        hit.mul_(free)  # the first hit of each window only
+        free.sub_(hit)
+        grad_input[..., in_rows, in_cols].addcmul_(grad_out[..., out_rows, out_cols], hit)
+    return grad_input
 
 
 def max_pool2d(
