@@ -111,13 +111,6 @@ def _conv_arguments(
 # by the allocator and are still in cache when the product reads them.
 _BLOCK_BYTES = 8 * 2**20
 
-# Up to this many entries per column (kH*kW*C/G), the forward computes the transposed
-# product, filters @ columns^T, which comes out channels-first like the output; longer
-# columns compute columns @ filters^T, whose GEMM is faster but whose result must then be
-# transposed. Measured on ResNet-18's shapes: the 7x7 stem (147 entries) and the 1x1
-# convolutions (64-256) are faster transposed, the 3x3 ones (576 and up) are not.
-_SHORT_PATCH = 256
-
 
 @dataclass(frozen=True)
 class _Geometry:
@@ -131,44 +124,28 @@ class _Geometry:
     group_channels: int  # C_in / groups, the channels one filter sees
     out: tuple[int, int]  # (H_out, W_out)
 
-    def padded_channels_last(self, x: Tensor) -> Tensor:
-        """``(N, C, H, W)`` to the zero-padded ``(N, H + top + bottom, W + left + right, C)``.
-
-        Channels last, so that the ``C / groups`` entries of a window that share a
-        kernel tap are adjacent in memory: copying windows into columns then moves
-        contiguous runs instead of gathering single floats.
-        """
-        left, right, top, bottom = self.pads
-        nhwc = x.permute(0, 2, 3, 1)  # (N, H, W, C): a view
-        if not any(self.pads):
-            return nhwc
-        n, h, w, c = nhwc.shape
-        padded = x.new_zeros(n, h + top + bottom, w + left + right, c)
-        padded[:, top : top + h, left : left + w] = nhwc
-        return padded
+    def pad(self, x: Tensor) -> Tensor:
+        """``x`` with the convolution's zero padding (``x`` itself when there is none)."""
+        return pad2d(x, self.pads) if any(self.pads) else x
 
     def windows(self, padded: Tensor) -> Tensor:
-        """Every window of ``padded`` as a view, ``(N, H_out, W_out, G, C/G, kH, kW)``."""
+        """Every window of ``padded`` as a view, ``(N, C, H_out, W_out, kH, kW)``."""
         (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
-        windows = padded.unfold(1, dh * (kh - 1) + 1, sh).unfold(2, dw * (kw - 1) + 1, sw)
-        windows = windows[:, : self.out[0], : self.out[1], :, ::dh, ::dw]  # every d-th tap
-        return windows.unflatten(3, (self.groups, self.group_channels))
+        windows = padded.unfold(2, dh * (kh - 1) + 1, sh).unfold(3, dw * (kw - 1) + 1, sw)
+        return windows[:, :, : self.out[0], : self.out[1], ::dh, ::dw]  # every d-th tap
 
     def columns(self, padded: Tensor) -> Tensor:
-        """The im2col matrix, ``(G, N*H_out*W_out, kH*kW*C/G)``: one row per output pixel."""
-        n = padded.shape[0]
-        windows = self.windows(padded).permute(3, 0, 1, 2, 5, 6, 4)  # (G, N, Ho, Wo, kH, kW, C/G)
-        patch = self.kernel[0] * self.kernel[1] * self.group_channels
-        return windows.reshape(self.groups, n * self.out[0] * self.out[1], patch)  # the one copy
+        """The im2col matrix of a block of images, ``(G, C/G*kH*kW, N*H_out*W_out)``.
 
-    def filters(self, weight: Tensor) -> Tensor:
-        """``(C_out, C/G, kH, kW)`` to ``(G, C_out/G, kH*kW*C/G)``, ordered like a column."""
-        out_channels, group_channels, kh, kw = weight.shape
-        per_group = out_channels // self.groups
-        filters = weight.reshape(self.groups, per_group, group_channels, kh, kw)
-        return filters.permute(0, 1, 3, 4, 2).reshape(
-            self.groups, per_group, kh * kw * group_channels
-        )
+        One column per output pixel, one row per (channel, tap): the order of a
+        filter's weights in ``weight.reshape(C_out, -1)``, so the filters need no copy.
+        Along a row, consecutive output pixels of one image row read consecutive
+        input pixels (stride 1), so the copy moves runs, not single floats.
+        """
+        n = padded.shape[0]
+        windows = self.windows(padded).permute(1, 4, 5, 0, 2, 3)  # (C, kH, kW, N, Ho, Wo)
+        patch = self.group_channels * self.kernel[0] * self.kernel[1]
+        return windows.reshape(self.groups, patch, n * self.out[0] * self.out[1])  # the copy
 
     def transposed_pads(self) -> tuple[int, int, int, int]:
         """Per-side padding of ``grad_out`` that makes the input gradient a convolution.
@@ -191,18 +168,25 @@ class _Geometry:
         return [(start, min(start + step, n)) for start in range(0, n, step)]
 
 
+def _by_group(t: Tensor, groups: int) -> Tensor:
+    """``(N, C, H, W)`` to ``(G, C/G, N*H*W)``: per group, one column per pixel.
+
+    A view when ``N == 1``; a copy of whole image rows otherwise.
+    """
+    return t.flatten(2).transpose(0, 1).reshape(groups, t.shape[1] // groups, -1)
+
+
 class _Im2colConv2d(torch.autograd.Function):
-    """Convolution as columns @ filters, with a backward written for it.
+    """Convolution as filters @ columns, with a backward written for it.
 
-    Autograd's own backward through ``unfold`` + ``reshape`` + ``matmul`` builds the
-    gradient of the whole column matrix and scatters it back element by element. Here
-    ``grad_weight`` is ``grad_out^T @ columns`` and ``grad_input`` is
-    ``grad_out @ filters`` folded back onto the input, one kernel tap at a time (each
-    tap's windows do not overlap, so a plain strided ``+=`` is exact). The backward is
-    itself made of differentiable operations, so double backward works.
-
-    Input and output keep torch's ``(N, C, H, W)`` layout; the column and row matrices
-    of one block of images are the only channels-last tensors.
+    Per group, the ``(C_out/G, C/G*kH*kW)`` filter matrix times the block's
+    ``(C/G*kH*kW, block*Ho*Wo)`` columns is the output, channels first as torch lays
+    it out. Autograd's own backward through ``unfold`` + ``reshape`` + ``matmul`` would
+    build the gradient of the whole column matrix and scatter it back element by
+    element. Here ``grad_weight`` is ``grad_out @ columns^T``, and ``grad_input`` is
+    itself a convolution of ``grad_out`` (stride 1) or ``filters^T @ grad_out`` folded
+    back onto the input tap by tap. The backward is made of differentiable operations
+    on the saved input and weight, so double backward works.
     """
 
     @staticmethod
@@ -213,29 +197,18 @@ class _Im2colConv2d(torch.autograd.Function):
         ctx.has_bias = bias is not None
         ctx.save_for_backward(input, weight)
         n, out_channels = input.shape[0], weight.shape[0]
-        groups, per_group = geometry.groups, out_channels // geometry.groups
         out_h, out_w = geometry.out
-        padded = geometry.padded_channels_last(input)
-        filters = geometry.filters(weight)  # (G, C_out/G, kH*kW*C/G)
-        # torch's layout, so that .view() on the output, or a dropout mask drawn in
-        # memory order, behave as after torch.nn.Conv2d
-        out = input.new_empty(n, out_channels, out_h, out_w)
-        grouped = out.view(n, groups, per_group, out_h, out_w)
+        padded = geometry.pad(input)
+        filters = weight.reshape(geometry.groups, out_channels // geometry.groups, -1)
+        out = input.new_empty(n, out_channels, out_h, out_w)  # torch's layout
         for start, stop in geometry.image_blocks(n, input.element_size()):
-            block = stop - start
-            columns = geometry.columns(padded[start:stop])  # (G, block*Ho*Wo, kH*kW*C/G)
-            if columns.shape[-1] <= _SHORT_PATCH:
-                # filters @ columns^T: (G, C_out/G, block*Ho*Wo), channels first already
-                rows = matmul(filters, columns.mT).view(groups, per_group, block, out_h, out_w)
-                rows = rows.permute(2, 0, 1, 3, 4)  # (block, G, C_out/G, Ho, Wo), a view
-            else:
-                # columns @ filters^T: (G, block*Ho*Wo, C_out/G), one row per pixel
-                rows = matmul(columns, filters.mT).view(groups, block, out_h, out_w, per_group)
-                rows = rows.permute(1, 0, 4, 2, 3)  # (block, G, C_out/G, Ho, Wo), a view
+            columns = geometry.columns(padded[start:stop])  # (G, C/G*kH*kW, block*Ho*Wo)
+            product = matmul(filters, columns)  # (G, C_out/G, block*Ho*Wo)
+            product = product.view(out_channels, stop - start, out_h, out_w).transpose(0, 1)
             if bias is None:
-                grouped[start:stop].copy_(rows)
+                out[start:stop].copy_(product)
             else:  # the bias added in the same pass
-                torch.add(rows, bias.view(1, groups, per_group, 1, 1), out=grouped[start:stop])
+                torch.add(product, bias.view(1, -1, 1, 1), out=out[start:stop])
         return out
 
     @staticmethod
@@ -251,7 +224,11 @@ class _Im2colConv2d(torch.autograd.Function):
         if need_weight:
             grad_weight = _weight_gradient(input, grad_out, geometry, weight.shape)
         if need_input:
-            if geometry.stride == (1, 1) and min(geometry.transposed_pads()) >= 0:
+            as_conv = geometry.stride == (1, 1) and min(geometry.transposed_pads()) >= 0
+            # The transposed convolution needs the weight flipped and transposed, two
+            # passes over it; once the weight outgrows the input tenfold (ResNet-18's
+            # 512-channel layers) that measured slower than folding by taps.
+            if as_conv and weight.numel() <= 10 * input.numel():
                 grad_input = _input_gradient_as_conv(grad_out, weight, geometry, input.shape)
             else:
                 grad_input = _input_gradient_by_taps(grad_out, weight, geometry, input.shape)
@@ -261,24 +238,19 @@ class _Im2colConv2d(torch.autograd.Function):
 def _weight_gradient(
     input: Tensor, grad_out: Tensor, geometry: _Geometry, weight_shape: torch.Size
 ) -> Tensor:
-    """``dL/dfilters = grad_out @ columns``, summed over blocks of images.
+    """``dL/dfilters = grad_out @ columns^T``, summed over blocks of images.
 
-    Per group, ``grad_out`` seen as ``(C_out/G, block*Ho*Wo)`` (for one image, a view
-    of torch's layout) times the block's ``(block*Ho*Wo, kH*kW*C/G)`` columns.
+    Per group, ``grad_out`` seen as ``(C_out/G, block*Ho*Wo)`` times the transposed
+    ``(C/G*kH*kW, block*Ho*Wo)`` columns of the same block.
     """
-    groups = geometry.groups
-    per_group = weight_shape[0] // groups
-    padded = geometry.padded_channels_last(input)
+    padded = geometry.pad(input)
     grad_filters: Tensor | None = None
     for start, stop in geometry.image_blocks(input.shape[0], input.element_size()):
-        grads = grad_out[start:stop].unflatten(1, (groups, per_group)).flatten(3)
-        grads = grads.permute(1, 2, 0, 3).flatten(2)  # (G, C_out/G, block*Ho*Wo)
-        product = matmul(grads, geometry.columns(padded[start:stop]))
+        grads = _by_group(grad_out[start:stop], geometry.groups)  # (G, C_out/G, block*Ho*Wo)
+        product = matmul(grads, geometry.columns(padded[start:stop]).mT)
         grad_filters = product if grad_filters is None else grad_filters + product
     assert grad_filters is not None
-    kh, kw = geometry.kernel
-    grad_weight = grad_filters.reshape(groups, per_group, kh, kw, geometry.group_channels)
-    return grad_weight.permute(0, 1, 4, 2, 3).reshape(weight_shape)
+    return grad_filters.reshape(weight_shape)
 
 
 def _input_gradient_as_conv(
@@ -293,48 +265,50 @@ def _input_gradient_as_conv(
     """
     groups, group_channels = geometry.groups, geometry.group_channels
     out_channels, _, kh, kw = weight.shape
-    swapped = weight.reshape(groups, out_channels // groups, group_channels, kh, kw)
-    swapped = swapped.transpose(1, 2).reshape(groups * group_channels, -1, kh, kw)
-    flipped = swapped.flip(2, 3)  # (C_in, C_out/G, kH, kW)
+    per_group = out_channels // groups
+    # (G, C/G, C_out/G, kH*kW), then the taps reversed: the flip of a contiguous
+    # tensor along its last dim measured fastest (a gather or a 4-D flip took 1.5-6x)
+    taps = weight.reshape(groups, per_group, group_channels, kh * kw).transpose(1, 2)
+    swapped = taps.contiguous().flip(-1).view(groups * group_channels, per_group, kh, kw)
     transposed = _Geometry(
         geometry.kernel,
         (1, 1),
         geometry.dilation,
         geometry.transposed_pads(),
         groups,
-        out_channels // groups,
+        per_group,
         (input_shape[2], input_shape[3]),
     )
-    return _Im2colConv2d.apply(grad_out, flipped, None, transposed)
+    return _Im2colConv2d.apply(grad_out, swapped, None, transposed)
 
 
 def _input_gradient_by_taps(
     grad_out: Tensor, weight: Tensor, geometry: _Geometry, input_shape: torch.Size
 ) -> Tensor:
-    """``dL/dinput``: ``grad_out @ filters`` folded back onto the input, tap by tap.
+    """``dL/dinput``: ``grad_out^T @ filters``, folded back onto the input tap by tap.
 
-    Each kernel tap's windows do not overlap, so one strided ``+=`` per tap is exact.
+    Row ``(n, i, j)`` of the product holds, for every (channel, tap), what output pixel
+    ``(n, i, j)`` sends back to the input pixel under that tap. Each kernel tap's
+    windows do not overlap, so one strided ``+=`` per tap is exact.
     """
     groups, group_channels = geometry.groups, geometry.group_channels
-    per_group = weight.shape[0] // groups
     kh, kw = geometry.kernel
     left, right, top, bottom = geometry.pads
     n, channels, height, width = input_shape
-    filters = geometry.filters(weight)  # (G, C_out/G, kH*kW*C/G)
-    grad_padded = grad_out.new_zeros(n, height + top + bottom, width + left + right, channels)
+    filters = weight.reshape(groups, weight.shape[0] // groups, -1)  # (G, C_out/G, C/G*kH*kW)
+    grad_padded = grad_out.new_zeros(n, channels, height + top + bottom, width + left + right)
     for start, stop in geometry.image_blocks(n, grad_out.element_size()):
-        # (block, C_out, Ho, Wo) to (G, block*Ho*Wo, C_out/G), one row per output pixel
-        rows = grad_out[start:stop].permute(0, 2, 3, 1).reshape(-1, groups, per_group)
-        grad_columns = matmul(rows.transpose(0, 1), filters).reshape(
-            groups, stop - start, *geometry.out, kh, kw, group_channels
-        )  # (G, block, Ho, Wo, kH, kW, C/G)
-        # (block, Ho, Wo, G, C/G, kH, kW), a view into grad_padded
-        windows = geometry.windows(grad_padded[start:stop])
+        block = stop - start
+        grads = _by_group(grad_out[start:stop], groups)  # (G, C_out/G, block*Ho*Wo)
+        rows = matmul(grads.mT, filters)  # (G, block*Ho*Wo, C/G*kH*kW)
+        rows = rows.view(groups, block, *geometry.out, group_channels, kh, kw)
+        rows = rows.permute(1, 0, 4, 2, 3, 5, 6)  # (block, G, C/G, Ho, Wo, kH, kW), a view
+        # (block, G, C/G, Ho, Wo, kH, kW), a view into grad_padded
+        windows = geometry.windows(grad_padded[start:stop]).unflatten(1, (groups, group_channels))
         for a in range(kh):
             for b in range(kw):
-                windows[..., a, b] += grad_columns[..., a, b, :].permute(1, 2, 3, 0, 4)
-    grad_input = grad_padded[:, top : top + height, left : left + width]
-    return grad_input.permute(0, 3, 1, 2)  # (N, C, H, W), a view
+                windows[..., a, b] += rows[..., a, b]
+    return grad_padded[:, :, top : top + height, left : left + width]
 
 
 def _depthwise_conv2d(

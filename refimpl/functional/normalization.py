@@ -188,7 +188,9 @@ class _BatchNormOfBatch(torch.autograd.Function):
         if need_input:
             gain = invstd if weight is None else invstd * weight  # dy/dx_hat * r
             # dx = gain * g - gain * sum(g) / n - (x - mean) * gain * r^2 * dot / n
-            grad_input = centered.mul_(_channel_view(-gain * invstd.square() * dot / count, input.dim()))
+            grad_input = centered.mul_(
+                _channel_view(-gain * invstd.square() * dot / count, input.dim())
+            )
             grad_input = grad_input.add_(_channel_view(-gain * grad_sum / count, input.dim()))
             grad_input = grad_input.addcmul_(grad, _channel_view(gain, input.dim()))
             grad_input = grad_input.to(input.dtype)
@@ -203,9 +205,7 @@ def _batch_norm_double_backward(
     with torch.enable_grad():
         _, centered, var = _batch_statistics(input)
         y = _scale_shift(centered, var, weight, bias, ctx.eps)
-    wanted = [
-        t for t, need in zip((input, weight, bias), ctx.needs_input_grad[:3]) if need
-    ]
+    wanted = [t for t, need in zip((input, weight, bias), ctx.needs_input_grad[:3]) if need]
     found = iter(torch.autograd.grad(y, wanted, grad, create_graph=True))
     grads = [next(found) if need else None for need in ctx.needs_input_grad[:3]]
     return grads[0], grads[1], grads[2], None
