@@ -35,7 +35,7 @@ class _ReLU(torch.autograd.Function):
         # NaN), and it is one fast reduction; isfinite(grad).all() measured 20x slower
         if grad.device.type == "cpu" and bool(grad.sum().isfinite()):
             keep = torch.ne(out, 0, out=torch.empty_like(grad))  # 1.0 or 0.0
-            return grad * keep, None
+            return keep.mul_(grad), None
         return torch.where(out != 0, grad, torch.zeros((), dtype=grad.dtype)), None
 
 
