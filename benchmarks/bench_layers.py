@@ -12,6 +12,7 @@ group's geometric-mean ratio against its target, PASS or FAIL.
     python benchmarks/bench_layers.py            # full run, batch 8, float32
     python benchmarks/bench_layers.py --quick    # a smoke run (CI): tiny sizes, 2 rounds
     python benchmarks/bench_layers.py --threads 1 --cpu-time   # immune to other processes
+    python benchmarks/bench_layers.py --gemm torch    # refimpl's products on torch.matmul
 
 On a machine shared with other jobs, wall-clock times of two-thread kernels jump by
 whole scheduler time slices whenever a thread is descheduled. ``--cpu-time`` times the
@@ -33,6 +34,7 @@ import torch
 from torch import nn
 
 import refimpl
+from refimpl.functional._matmul import onednn_gemm
 
 # ResNet-18 at 224x224: (name, in, out, kernel, stride, padding, input size)
 RESNET18_CONVS = [
@@ -179,13 +181,13 @@ def conv_cases(settings: Settings, backward: bool) -> list[Result]:
 
 def other_cases(settings: Settings) -> list[Result]:
     batch, side = settings.batch, 14 if settings.quick else 112
-    cases = [
-        ("BatchNorm2d train fwd", ("BatchNorm2d", 64), (batch, 64, side, side), True),
-        ("MaxPool2d 3/2 pad 1", ("MaxPool2d", 3, 2, 1), (batch, 64, side, side), False),
-        ("AdaptiveAvgPool2d 1", ("AdaptiveAvgPool2d", 1), (batch, 512, 7, 7), False),
+    cases: list[tuple[str, str, tuple[int, ...], tuple[int, ...], bool]] = [
+        ("BatchNorm2d train fwd", "BatchNorm2d", (64,), (batch, 64, side, side), True),
+        ("MaxPool2d 3/2 pad 1", "MaxPool2d", (3, 2, 1), (batch, 64, side, side), False),
+        ("AdaptiveAvgPool2d 1", "AdaptiveAvgPool2d", (1,), (batch, 512, 7, 7), False),
     ]
     results = []
-    for label, (name, *args), shape, training in cases:
+    for label, name, args, shape, training in cases:
         ours, theirs = twins(name, *args)
         ours.train(training)
         theirs.train(training)
@@ -298,6 +300,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "--cpu-time", action="store_true", help="time thread CPU seconds (needs --threads 1)"
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 rounds: it runs")
+    parser.add_argument(
+        "--gemm",
+        choices=("onednn", "torch"),
+        default="onednn",
+        help="refimpl's matrix products: oneDNN's GEMM where it applies, or torch.matmul",
+    )
     args = parser.parse_args(argv)
     if args.cpu_time and args.threads != 1:
         parser.error("--cpu-time measures one thread: add --threads 1")
@@ -310,10 +318,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {settings.batch}, "
         f"float32, median of {settings.repeats} interleaved rounds after {settings.warmup} "
-        f"warm-up calls, {'thread CPU' if args.cpu_time else 'wall-clock'} time"
+        f"warm-up calls, {'thread CPU' if args.cpu_time else 'wall-clock'} time, "
+        f"refimpl's matrix products on {'oneDNN' if args.gemm == 'onednn' else 'torch.matmul'}"
     )
     results: list[Result] = []
-    with seeded(0):
+    with seeded(0), onednn_gemm(args.gemm == "onednn"):
         if "conv" in args.only:
             results += conv_cases(settings, backward=False)
         if "conv-backward" in args.only:

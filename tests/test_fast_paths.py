@@ -1,9 +1,10 @@
 """The fast paths equal the definitions they replace: values, gradients, ties, layouts.
 
-``conv2d`` (channels-last im2col with its own backward, a tap loop for depthwise
-filters), ``max_pool2d`` (a running maximum over kernel taps with its own backward) and
-``batch_norm`` (two summing passes, one fused multiply-add) are each compared here with
-a slow, obviously correct form, not only with torch.
+``conv2d`` (im2col with its own backward: the input gradient as a transposed
+convolution or folded back tap by tap; a tap loop for depthwise filters), ``max_pool2d``
+(a running maximum over kernel taps, first-hit masks in the backward), ``batch_norm``
+(two summing passes, a closed-form backward) and ``relu`` (a 0/1 mask in the backward)
+are each compared here with a slow, obviously correct form, not only with torch.
 """
 
 from __future__ import annotations
@@ -148,6 +149,41 @@ def test_conv2d_double_backward(groups, weight_shape):
     assert gradgradcheck(conv, (x, weight, bias))
 
 
+@pytest.mark.parametrize("path", ["as-conv", "by-taps"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        # (kernel, padding, dilation, groups): every stride-1 case the as-conv path takes
+        ((3, 3), 1, 1, 1),
+        ((2, 3), (0, 2), (2, 1), 2),
+        ((1, 1), 0, 1, 1),
+        ((4, 4), "same", 1, 1),  # 'same' with an even kernel: unequal per-side padding
+    ],
+)
+def test_conv2d_input_gradient_paths_equal_the_definition(monkeypatch, path, config):
+    """Stride 1 picks a path by weight size: both must give the definition's gradients."""
+    kernel, padding, dilation, groups = config
+    ratio = 10**9 if path == "as-conv" else -1
+    monkeypatch.setattr(conv_module, "_AS_CONV_MAX_WEIGHT_RATIO", ratio)
+    spied = []
+    for name in ("_input_gradient_as_conv", "_input_gradient_by_taps"):
+        original = getattr(conv_module, name)
+
+        def spy(*args, _original=original, _name=name):
+            spied.append(_name)
+            return _original(*args)
+
+        monkeypatch.setattr(conv_module, name, spy)
+    x, weight = f64(2, 2 * groups, 7, 8), f64(3 * groups, 2, *kernel)
+    assert_same_function(
+        lambda x, w: RF.conv2d(x, w, None, 1, padding, dilation, groups),
+        lambda x, w: RF.conv2d_definition(x, w, None, 1, padding, dilation, groups),
+        x,
+        weight,
+    )
+    assert spied == ["_input_gradient_" + path.replace("-", "_")]
+
+
 def test_conv2d_float32_matches_torch_on_a_resnet_shape():
     x, weight = torch.randn(2, 64, 14, 14), torch.randn(64, 64, 3, 3) * 0.05
     ours, upstream, grads = values_and_grads(lambda x, w: RF.conv2d(x, w, padding=1), x, weight)
@@ -216,6 +252,36 @@ def test_max_pool_keeps_channels_last_and_takes_integers():
     assert torch.equal(RF.max_pool2d(ints, 3, 2, 1), torch.nn.functional.max_pool2d(ints, 3, 2, 1))
 
 
+# --- ReLU ---------------------------------------------------------------------------------
+
+
+def test_relu_backward_with_non_finite_gradients_matches_torch():
+    """inf * 0 is NaN, so a mask multiply alone would differ; torch gives 0 there."""
+    x = torch.tensor([-1.0, 0.0, 2.0, -3.0, float("nan"), 4.0])
+    grad = torch.tensor([float("inf"), float("nan"), 1.0, float("-inf"), 5.0, float("nan")])
+    grads = []
+    for relu in (RF.relu, torch.relu):
+        leaf = x.clone().requires_grad_()
+        relu(leaf).backward(grad)
+        grads.append(leaf.grad)
+    torch.testing.assert_close(grads[0], grads[1], equal_nan=True)
+    assert grads[0][0] == 0 and grads[0][3] == 0
+
+
+def test_relu_inplace_under_autograd_matches_torch():
+    x = torch.randn(4, 5)
+    results = []
+    for relu in (lambda t: RF.relu(t, inplace=True), lambda t: torch.relu_(t)):
+        leaf = x.clone().requires_grad_()
+        hidden = leaf * 2.0  # in place needs a non-leaf
+        out = relu(hidden)
+        assert out is hidden
+        out.backward(torch.ones_like(out))
+        results.append((out.detach(), leaf.grad))
+    for ours, theirs in zip(*results, strict=True):
+        torch.testing.assert_close(ours, theirs)
+
+
 # --- batch normalization -----------------------------------------------------------------
 
 
@@ -275,3 +341,25 @@ def test_batch_norm_without_autograd_equals_with_it(training):
     )
     torch.testing.assert_close(fast, recorded)
     assert torch.equal(x.detach(), kept)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_batch_norm_low_precision_equals_torch(dtype):
+    """float32 statistics and gradient sums, as torch takes them: the low-precision output
+    and input gradient are equal, the float32 parameter gradients and buffers agree to
+    float32 rounding."""
+    x, upstream = torch.randn(4, 3, 5, 5).to(dtype), torch.randn(4, 3, 5, 5).to(dtype)
+    weight, bias = torch.rand(3) + 0.5, torch.randn(3)
+    results = []
+    for batch_norm in (RF.batch_norm, torch.nn.functional.batch_norm):
+        leaves = [t.clone().requires_grad_() for t in (x, weight, bias)]
+        running = torch.zeros(3), torch.ones(3)
+        out = batch_norm(leaves[0], *running, leaves[1], leaves[2], training=True)
+        out.backward(upstream)
+        results.append((out, leaves[0].grad, leaves[1].grad, leaves[2].grad, *running))
+    for ours, theirs in zip(*results, strict=True):
+        assert ours.dtype == theirs.dtype
+        exact = ours.dtype == dtype
+        torch.testing.assert_close(
+            ours, theirs, atol=0 if exact else 1e-5, rtol=0 if exact else 1e-5
+        )

@@ -3,6 +3,11 @@
 Two independent checks: the source never names ``torch.nn.functional`` (or the
 aten/nn entry points behind it), and at run time every such entry point is
 replaced by one that raises while the whole package is exercised.
+
+One oneDNN op is used on purpose: ``torch.ops.mkldnn._linear_pointwise`` as a bare
+matrix product (no bias, no activation) in ``refimpl/functional/_matmul.py``, the GEMM
+under the convolutions; ``tests/test_matmul.py`` checks it is never called otherwise.
+``refimpl.functional.linear`` itself is ``torch.matmul`` plus an addition.
 """
 
 from __future__ import annotations

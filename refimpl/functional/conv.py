@@ -112,6 +112,13 @@ def _conv_arguments(
 _BLOCK_BYTES = 8 * 2**20
 
 
+# With stride 1 the input gradient is a convolution of grad_out, but that convolution
+# needs the weight flipped and transposed, two passes over it. Once the weight outgrows
+# the input about tenfold (ResNet-18's 512-channel layers on small maps) those passes
+# measured slower than folding ``grad_out^T @ filters`` back tap by tap.
+_AS_CONV_MAX_WEIGHT_RATIO = 10
+
+
 @dataclass(frozen=True)
 class _Geometry:
     """Everything about one convolution call but the tensors."""
@@ -225,10 +232,7 @@ class _Im2colConv2d(torch.autograd.Function):
             grad_weight = _weight_gradient(input, grad_out, geometry, weight.shape)
         if need_input:
             as_conv = geometry.stride == (1, 1) and min(geometry.transposed_pads()) >= 0
-            # The transposed convolution needs the weight flipped and transposed, two
-            # passes over it; once the weight outgrows the input tenfold (ResNet-18's
-            # 512-channel layers) that measured slower than folding by taps.
-            if as_conv and weight.numel() <= 10 * input.numel():
+            if as_conv and weight.numel() <= _AS_CONV_MAX_WEIGHT_RATIO * input.numel():
                 grad_input = _input_gradient_as_conv(grad_out, weight, geometry, input.shape)
             else:
                 grad_input = _input_gradient_by_taps(grad_out, weight, geometry, input.shape)
@@ -347,10 +351,12 @@ def conv2d(
 
     Every output pixel is the dot product of one ``(C_in / groups, kH, kW)`` window of
     the padded input with one filter. The windows are a strided *view* of the input
-    (``Tensor.unfold``) laid out channels-last, gathered into a matrix (im2col) and
-    multiplied by the filters; the gradients are matrix products too. Depthwise
-    convolutions (``groups == C_in``) are a multiply-accumulate over kernel taps.
-    :func:`conv2d_definition` is the same operation written one pixel at a time.
+    (``Tensor.unfold``), gathered into a matrix with one column per output pixel
+    (im2col), and the filters times that matrix is the output; the gradients are
+    matrix products too (on a CPU in float32, oneDNN's GEMM; see
+    ``refimpl/functional/_matmul.py``). Depthwise convolutions (``groups == C_in``) are
+    a multiply-accumulate over kernel taps. :func:`conv2d_definition` is the same
+    operation written one pixel at a time.
 
     Args:
         input: ``(N, C_in, H, W)`` or unbatched ``(C_in, H, W)``.

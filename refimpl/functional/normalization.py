@@ -110,8 +110,12 @@ def _batch_statistics(input: Tensor) -> tuple[Tensor, Tensor, Tensor]:
 
     Two passes: the mean, then the mean squared deviation from it. Not
     ``E[x^2] - E[x]^2``, which cancels catastrophically when ``|mean| >> std``.
+    A bfloat16 or float16 input gets float32 statistics (and a float32 ``centered``),
+    as torch computes them.
     """
-    mean = input.mean(dim=[0, *range(2, input.dim())])
+    low_precision = input.dtype in (torch.bfloat16, torch.float16)
+    dims = [0, *range(2, input.dim())]
+    mean = input.mean(dim=dims, dtype=torch.float32 if low_precision else None)
     centered = input - _channel_view(mean, input.dim())
     return mean, centered, _mean_square(centered, input.numel() // input.shape[1])
 
@@ -177,6 +181,9 @@ class _BatchNormOfBatch(torch.autograd.Function):
             return _batch_norm_double_backward(ctx, grad)
         dims = [0, *range(2, input.dim())]
         count = input.numel() // input.shape[1]
+        dtype = input.dtype
+        if dtype in (torch.bfloat16, torch.float16):  # sum in float32, as torch does
+            input, grad, mean, invstd = (t.float() for t in (input, grad, mean, invstd))
         centered = input - _channel_view(mean, input.dim())
         grad_sum = grad.sum(dim=dims)
         # sum(g * x_hat) / r, per channel: a dot product per (example, channel) first,
@@ -197,7 +204,7 @@ class _BatchNormOfBatch(torch.autograd.Function):
             )
             grad_input = grad_input.add_(_channel_view(-gain * grad_sum / count, input.dim()))
             grad_input = grad_input.addcmul_(grad, _channel_view(gain, input.dim()))
-            grad_input = grad_input.to(input.dtype)
+            grad_input = grad_input.to(dtype)
         return grad_input, grad_weight, grad_bias, None
 
 
