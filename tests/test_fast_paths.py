@@ -243,6 +243,28 @@ def test_max_pool_nan_and_all_minus_infinity_windows_match_torch():
     torch.testing.assert_close(ours_in.grad, torch_in.grad)
 
 
+def test_max_pool_backward_with_non_finite_gradients_matches_torch():
+    """Masks multiply, and inf * 0 is NaN: such gradients must still reach only maxima."""
+    x = torch.randn(1, 2, 7, 7)
+    grads = []
+    for max_pool in (RF.max_pool2d, torch.nn.functional.max_pool2d):
+        leaf = x.clone().requires_grad_()
+        out = max_pool(leaf, 3, 2, 1)
+        upstream = torch.ones_like(out)
+        upstream[0, 0, 1, 1], upstream[0, 1, 2, 0] = float("inf"), float("nan")
+        out.backward(upstream)
+        grads.append(leaf.grad)
+    torch.testing.assert_close(grads[0], grads[1], equal_nan=True)
+    assert grads[0].isinf().sum() >= 1 and grads[0].isnan().sum() >= 1
+
+
+def test_relu_inplace_on_a_leaf_is_refused_before_writing():
+    x = torch.tensor([-1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        RF.relu(x, inplace=True)
+    assert x.tolist() == [-1.0, 2.0]
+
+
 def test_max_pool_keeps_channels_last_and_takes_integers():
     x = torch.randn(2, 4, 9, 9).contiguous(memory_format=torch.channels_last)
     out = RF.max_pool2d(x, 3, 2, 1)

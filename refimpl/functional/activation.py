@@ -58,6 +58,10 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
         tensor([0., 0., 2.])
     """
     if torch.is_grad_enabled() and input.requires_grad:
+        if inplace and input.is_leaf:  # refused before anything is written, as torch does
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation."
+            )
         return _ReLU.apply(input, inplace)
     return _relu_forward(input, inplace)
 

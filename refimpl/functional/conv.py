@@ -207,7 +207,9 @@ class _Im2colConv2d(torch.autograd.Function):
         out_h, out_w = geometry.out
         padded = geometry.pad(input)
         filters = weight.reshape(geometry.groups, out_channels // geometry.groups, -1)
-        out = input.new_empty(n, out_channels, out_h, out_w)  # torch's layout
+        # torch's layout, so that .view() on the output, or a dropout mask drawn in
+        # memory order, behave as after torch.nn.Conv2d
+        out = input.new_empty(n, out_channels, out_h, out_w)
         for start, stop in geometry.image_blocks(n, input.element_size()):
             columns = geometry.columns(padded[start:stop])  # (G, C/G*kH*kW, block*Ho*Wo)
             product = matmul(filters, columns)  # (G, C_out/G, block*Ho*Wo)

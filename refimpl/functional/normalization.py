@@ -197,7 +197,7 @@ class _BatchNormOfBatch(torch.autograd.Function):
         if need_bias:
             grad_bias = grad_sum.to(bias.dtype)
         if need_input:
-            gain = invstd if weight is None else invstd * weight  # dy/dx_hat * r
+            gain = invstd if weight is None else invstd * weight  # dy/dx, statistics held
             # dx = gain * g - gain * sum(g) / n - (x - mean) * gain * r^2 * dot / n
             grad_input = centered.mul_(
                 _channel_view(-gain * invstd.square() * dot / count, input.dim())

@@ -214,13 +214,20 @@ def _max_pool_backward(input: Tensor, values: Tensor, grad_out: Tensor, taps: li
     when stride < kernel, so one input can collect the gradients of several windows;
     within one tap they cannot (one tap of different windows reads different inputs),
     so a strided ``+=`` per tap is exact. Masks are floats and the selection is
-    arithmetic: on the CPU ``torch.where`` and ``scatter`` are many times slower.
+    arithmetic: on the CPU ``torch.where`` and ``scatter`` are many times slower. A
+    gradient holding inf or NaN cannot be masked by multiplying (``inf * 0`` is NaN):
+    it is sent along each window's first-maximum index instead.
     """
+    if not bool(grad_out.sum().isfinite()):  # inf or NaN anywhere makes the sum so
+        indices = _first_max_indices(input, values, taps).flatten(-2)  # (..., Ho*Wo)
+        grad = grad_out.new_zeros(*input.shape[:-2], input.shape[-2] * input.shape[-1])
+        return grad.scatter_add(-1, indices, grad_out.flatten(-2)).view(input.shape)
     grad_input = grad_out.new_zeros(input.shape)
     unclaimed = torch.ones_like(grad_out)
     hits = torch.empty_like(grad_out)
     # NaN is the maximum of any window holding one: then the hit test must see NaN
-    # too, and NaN != NaN. (Checked once: inf or NaN anywhere make the sum non-finite.)
+    # too, and NaN != NaN. (Checked once: a NaN anywhere makes the sum NaN; so does
+    # inf - inf, which only costs the extra test.)
     with_nan = bool(values.sum().isnan())
     for (out_rows, out_cols), (in_rows, in_cols) in taps:
         reads = input[..., in_rows, in_cols]
