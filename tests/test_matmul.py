@@ -77,6 +77,7 @@ def test_everything_else_is_torch_matmul(case):
 
 
 @needs_onednn
+@pytest.mark.filterwarnings("ignore:TF32 acceleration on top of oneDNN")  # torch's flags()
 def test_switches_off_with_torch_flag_and_context():
     a, b = torch.randn(4, 5), torch.randn(5, 3)
     with torch.backends.mkldnn.flags(enabled=False):
