@@ -90,33 +90,23 @@ def test_same_initialization_and_state_dict_both_ways(name, args, kwargs):
 
 
 def test_modules_compose_with_sequential():
+    def build(layers):
+        return nn.Sequential(
+            layers.Conv2d(1, 4, 3, padding=1),
+            layers.BatchNorm2d(4),
+            layers.ReLU(),
+            layers.MaxPool2d(2),
+            layers.Conv2d(4, 8, 3, groups=2),
+            layers.GroupNorm(2, 8),
+            layers.AdaptiveAvgPool2d(1),
+            layers.Flatten(),
+            layers.Dropout(0.1),
+            layers.Linear(8, 3),
+            layers.LayerNorm(3),
+        )
+
     torch.manual_seed(0)
-    ours = nn.Sequential(
-        refimpl.Conv2d(1, 4, 3, padding=1),
-        refimpl.BatchNorm2d(4),
-        refimpl.ReLU(),
-        refimpl.MaxPool2d(2),
-        refimpl.Conv2d(4, 8, 3, groups=2),
-        refimpl.GroupNorm(2, 8),
-        refimpl.AdaptiveAvgPool2d(1),
-        refimpl.Flatten(),
-        refimpl.Dropout(0.1),
-        refimpl.Linear(8, 3),
-        refimpl.LayerNorm(3),
-    )
-    theirs = nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1),
-        nn.BatchNorm2d(4),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(4, 8, 3, groups=2),
-        nn.GroupNorm(2, 8),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Dropout(0.1),
-        nn.Linear(8, 3),
-        nn.LayerNorm(3),
-    )
+    ours, theirs = build(refimpl), build(nn)
     theirs.load_state_dict(ours.state_dict())
     assert repr(ours) == repr(theirs)
     x = torch.randn(5, 1, 12, 12)

@@ -7,6 +7,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._utils import all_finite
+
 __all__ = ["dropout", "relu"]
 
 
@@ -31,9 +33,7 @@ class _ReLU(torch.autograd.Function):
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         (out,) = ctx.saved_tensors
         # the gradient passes where the output is not 0: x > 0, or x is NaN (as in torch)
-        # a finite sum means every term is finite (inf or NaN anywhere makes it inf or
-        # NaN), and it is one fast reduction; isfinite(grad).all() measured 20x slower
-        if grad.device.type == "cpu" and bool(grad.sum().isfinite()):
+        if grad.device.type == "cpu" and all_finite(grad):
             keep = torch.ne(out, 0, out=torch.empty_like(grad))  # 1.0 or 0.0
             return keep.mul_(grad), None
         return torch.where(out != 0, grad, torch.zeros((), dtype=grad.dtype)), None

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .._utils import check_same_dtype
+from .._utils import LOW_PRECISION, check_same_dtype
 
 __all__ = ["batch_norm", "group_norm", "layer_norm"]
 
@@ -113,9 +113,8 @@ def _batch_statistics(input: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     A bfloat16 or float16 input gets float32 statistics (and a float32 ``centered``),
     as torch computes them.
     """
-    low_precision = input.dtype in (torch.bfloat16, torch.float16)
     dims = [0, *range(2, input.dim())]
-    mean = input.mean(dim=dims, dtype=torch.float32 if low_precision else None)
+    mean = input.mean(dim=dims, dtype=torch.float32 if input.dtype in LOW_PRECISION else None)
     centered = input - _channel_view(mean, input.dim())
     return mean, centered, _mean_square(centered, input.numel() // input.shape[1])
 
@@ -182,7 +181,7 @@ class _BatchNormOfBatch(torch.autograd.Function):
         dims = [0, *range(2, input.dim())]
         count = input.numel() // input.shape[1]
         dtype = input.dtype
-        if dtype in (torch.bfloat16, torch.float16):  # sum in float32, as torch does
+        if dtype in LOW_PRECISION:  # sum in float32, as torch does
             input, grad, mean, invstd = (t.float() for t in (input, grad, mean, invstd))
         centered = input - _channel_view(mean, input.dim())
         grad_sum = grad.sum(dim=dims)

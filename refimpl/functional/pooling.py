@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .._utils import IntPair, check_non_negative, check_positive, is_int, pair
+from .._utils import IntPair, all_finite, check_non_negative, check_positive, is_int, pair
 from ..shapes import pool_output_size
 from .padding import pad2d
 
@@ -218,7 +218,7 @@ def _max_pool_backward(input: Tensor, values: Tensor, grad_out: Tensor, taps: li
     gradient holding inf or NaN cannot be masked by multiplying (``inf * 0`` is NaN):
     it is sent along each window's first-maximum index instead.
     """
-    if not bool(grad_out.sum().isfinite()):  # inf or NaN anywhere makes the sum so
+    if not all_finite(grad_out):
         indices = _first_max_indices(input, values, taps).flatten(-2)  # (..., Ho*Wo)
         grad = grad_out.new_zeros(*input.shape[:-2], input.shape[-2] * input.shape[-1])
         return grad.scatter_add(-1, indices, grad_out.flatten(-2)).view(input.shape)

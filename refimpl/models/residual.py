@@ -44,9 +44,12 @@ class Residual(nn.Module):
         self.bn2 = layers.LazyBatchNorm2d()
         self.relu = layers.ReLU()
 
+    def branch(self, x: Tensor) -> Tensor:
+        """``F(x)``: the two conv-BN layers, with a ReLU between them."""
+        return self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+
     def forward(self, x: Tensor) -> Tensor:
-        y = self.relu(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
+        y = self.branch(x)  # first: lazy layers take their shapes, and seeds, in this order
         shortcut = x if self.conv3 is None else self.conv3(x)
         return self.relu(y + shortcut)
 

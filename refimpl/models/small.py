@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from ._layers import DEFAULT, Layers
 from .classic import lenet
+from .residual import Residual
 
 __all__ = ["DeepBlock", "deep_cnn", "digits_cnn", "lenet8"]
 
@@ -29,25 +30,20 @@ def lenet8(
     return lenet(num_classes, kernel_size=3, padding=1, batch_norm=batch_norm, layers=layers)
 
 
-class DeepBlock(nn.Module):
-    """Two 3x3 conv-BN layers: ``relu(bn(conv(relu(bn(conv(x))))))``, with ``+ x`` if residual.
+class DeepBlock(Residual):
+    """D2L's :class:`~refimpl.models.Residual` block without a 1x1 shortcut, the sum optional.
 
-    The residual version is D2L's ``Residual`` block without a 1x1 shortcut: the sum
-    ``F(x) + x`` comes before the last ReLU. The plain version drops only the ``+ x``.
+    ``residual=True`` is ``Residual(channels)``: ``relu(F(x) + x)``, the sum before the
+    last ReLU. ``residual=False`` drops only the ``+ x``: ``relu(F(x))``, two plain 3x3
+    conv-BN layers with the same parameters.
     """
 
     def __init__(self, channels: int, *, residual: bool, layers: Layers = DEFAULT) -> None:
-        super().__init__()
+        super().__init__(channels, layers=layers)
         self.residual = residual
-        self.conv1 = layers.LazyConv2d(channels, kernel_size=3, padding=1)
-        self.conv2 = layers.LazyConv2d(channels, kernel_size=3, padding=1)
-        self.bn1 = layers.LazyBatchNorm2d()
-        self.bn2 = layers.LazyBatchNorm2d()
-        self.relu = layers.ReLU()
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
-        return self.relu(y + x if self.residual else y)
+        return super().forward(x) if self.residual else self.relu(self.branch(x))
 
 
 def deep_cnn(
