@@ -3,7 +3,9 @@
 Every layer is written from tensor primitives (padding, ``unfold`` views, matrix
 products, reductions) and keeps PyTorch's interface: same constructor, parameter
 and buffer names, initialization and ``repr``. ``refimpl.shapes`` holds the
-output-size arithmetic in pure Python; ``refimpl.functional`` the stateless forms.
+output-size arithmetic in pure Python; ``refimpl.functional`` the stateless forms,
+the reference that runs by default; ``refimpl.fast`` faster kernels for some of
+them, used only when switched on (``refimpl.fast.kernels()``).
 
 Example:
     >>> import torch
@@ -14,7 +16,7 @@ Example:
     torch.Size([1, 10])
 """
 
-from . import functional, shapes
+from . import fast, functional, shapes
 from .modules import (
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
@@ -55,6 +57,7 @@ __all__ = [
     "Linear",
     "MaxPool2d",
     "ReLU",
+    "fast",
     "functional",
     "shapes",
 ]

@@ -4,6 +4,8 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
+import refimpl
+
 settings.register_profile(
     "default",
     deadline=None,
@@ -22,3 +24,23 @@ def _seed() -> None:
 
 
 DTYPES = [pytest.param(torch.float32, id="f32"), pytest.param(torch.float64, id="f64")]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fast-kernels",
+        action="store_true",
+        help="run refimpl.functional's ops on refimpl.fast's kernels (REFIMPL_FAST_KERNELS=1, "
+        "also for the docs build the tests start)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--fast-kernels"):
+        os.environ["REFIMPL_FAST_KERNELS"] = "1"  # for subprocesses: the docs build
+        refimpl.fast.set_enabled(True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    which = "refimpl.fast (switched on)" if refimpl.fast.is_enabled() else "the reference"
+    return f"refimpl.functional runs on: {which}"

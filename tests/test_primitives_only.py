@@ -4,9 +4,11 @@ Two independent checks: the source never names ``torch.nn.functional`` (or the
 aten/nn entry points behind it), and at run time every such entry point is
 replaced by one that raises while the whole package is exercised.
 
-One oneDNN op is used on purpose: ``torch.ops.mkldnn._linear_pointwise`` as a bare
-matrix product (no bias, no activation) in ``refimpl/functional/_matmul.py``, the GEMM
-under the convolutions; ``tests/test_matmul.py`` checks it is never called otherwise.
+Both hold for the reference ops and for the fast kernels (``refimpl/fast``), which the
+run-time check exercises switched off and on. One oneDNN op is used on purpose, by the
+fast kernels only: ``torch.ops.mkldnn._linear_pointwise`` as a bare matrix product (no
+bias, no activation) in ``refimpl/fast/gemm.py``, the GEMM under the fast convolution;
+``tests/test_gemm.py`` checks it is never called otherwise.
 ``refimpl.functional.linear`` itself is ``torch.matmul`` plus an addition.
 """
 
@@ -104,7 +106,14 @@ def forbidden_ops(monkeypatch):
     return calls
 
 
-def test_whole_package_runs_with_torch_ops_removed(forbidden_ops):
+@pytest.mark.parametrize("fast_kernels", [False, True], ids=["reference", "fast"])
+def test_whole_package_runs_with_torch_ops_removed(forbidden_ops, fast_kernels):
+    with refimpl.fast.kernels(fast_kernels):
+        exercise_the_package()
+    assert forbidden_ops == []
+
+
+def exercise_the_package():
     x = torch.randn(2, 4, 9, 9, requires_grad=True)
     net = torch.nn.Sequential(
         refimpl.Conv2d(4, 6, 3, padding=1, groups=2),
@@ -130,7 +139,6 @@ def test_whole_package_runs_with_torch_ops_removed(forbidden_ops):
     RF.adaptive_max_pool2d(x, 4, return_indices=True)
     RF.conv2d_definition(x, torch.randn(2, 4, 3, 3))
     refimpl.LazyBatchNorm1d()(torch.randn(3, 4))
-    assert forbidden_ops == []
 
 
 def test_the_trap_itself_works(forbidden_ops):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import shapes
-from .._utils import pair
+from .._checks import pair
 from .svg import ACCENT, FAINT, HIGHLIGHT, MUTED, PRIMARY, figure_id, rect, svg, text
 
 CELL = 22

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .._checks import linear_arguments
+
 __all__ = ["linear"]
 
 
@@ -18,10 +20,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         tensor([[3., 4., 5., 6.],
                 [3., 4., 5., 6.]])
     """
-    if input.dim() == 0 or input.shape[-1] != weight.shape[-1]:
-        raise RuntimeError(
-            f"input's last dimension must equal in_features={weight.shape[-1]}, but got "
-            f"input of size {list(input.shape)} for weight of size {list(weight.shape)}"
-        )
+    linear_arguments(input, weight)
     out = torch.matmul(input, weight.T)
     return out if bias is None else out + bias

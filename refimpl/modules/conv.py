@@ -12,9 +12,14 @@ from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedParameter
 
 from .. import functional as F
-from .._utils import IntPair, check_non_negative, check_positive, pair
-from ..functional.conv import resolve_conv_padding
-from ..functional.padding import PADDING_MODES
+from .._checks import (
+    PADDING_MODES,
+    IntPair,
+    check_non_negative,
+    check_positive,
+    pair,
+    resolve_conv_padding,
+)
 from ._lazy import materialize
 
 __all__ = ["Conv2d", "LazyConv2d"]

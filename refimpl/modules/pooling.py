@@ -5,8 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from .. import functional as F
-from .._utils import IntPair
-from ..functional.pooling import OutputSize, pool_arguments
+from .._checks import IntPair, OutputSize, pool_arguments
 
 __all__ = ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "MaxPool2d"]
 

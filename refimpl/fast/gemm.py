@@ -6,7 +6,11 @@ for its own convolutions) through ``torch.ops.mkldnn._linear_pointwise`` with no
 and no fused activation: a plain matrix product, ``a @ b`` written as
 ``linear(a, b^T)``. Everywhere else (other dtypes and devices, oneDNN switched off with
 ``torch.backends.mkldnn.flags(enabled=False)`` or :func:`onednn_gemm`, an op missing
-from the torch build) it is ``torch.matmul``.
+from the torch build or answering the probe wrongly) it is ``torch.matmul``.
+
+The op is private to torch, so its schema may change between releases: before the
+first use it is probed once on a small product with a known exact answer, and any
+exception or wrong answer means ``torch.matmul`` from then on (:func:`onednn_works`).
 
 Why it matters: on CPUs where torch's BLAS (MKL) takes its AVX2 code path, oneDNN's
 AVX-512 GEMM is about twice as fast, and a convolution computed as im2col + GEMM is
@@ -21,18 +25,48 @@ so double backward works.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import torch
 from torch import Tensor
 
-__all__ = ["matmul", "onednn_gemm"]
+__all__ = ["matmul", "onednn_gemm", "onednn_works", "uses_onednn"]
 
-# None when this torch build has no oneDNN linear op
-_ONEDNN_LINEAR = getattr(torch.ops.mkldnn, "_linear_pointwise", None)
 _enabled = True
+
+
+def _lookup() -> Callable[..., Tensor] | None:
+    """oneDNN's linear op, or None where this torch build has none."""
+    if not torch.backends.mkldnn.is_available():
+        return None
+    return getattr(torch.ops.mkldnn, "_linear_pointwise", None)
+
+
+def _linear(a: Tensor, weight: Tensor) -> Tensor:
+    """``a @ weight^T`` by oneDNN: no bias, no fused activation (``"none"``, no scalars)."""
+    op = _lookup()
+    assert op is not None  # callers check onednn_works() first
+    return op(a, weight, None, "none", [], "")
+
+
+@functools.cache
+def onednn_works() -> bool:
+    """Whether oneDNN's linear op exists here and computes a known product exactly.
+
+    Probed once per process (small integers: every float32 product and sum is exact).
+    Any exception, such as another schema in another torch release, means no.
+    """
+    if _lookup() is None:
+        return False
+    a = torch.arange(6.0).reshape(2, 3)
+    b = torch.arange(12.0).reshape(3, 4)
+    try:
+        return bool(torch.equal(_linear(a, b.mT), a @ b))
+    except Exception:
+        return False
 
 
 @contextmanager
@@ -54,7 +88,6 @@ def uses_onednn(a: Tensor, b: Tensor) -> bool:
     """Whether ``matmul(a, b)`` runs on oneDNN's GEMM."""
     return (
         _enabled
-        and _ONEDNN_LINEAR is not None
         and a.device.type == "cpu"
         and b.device.type == "cpu"
         and a.dtype == torch.float32
@@ -65,19 +98,18 @@ def uses_onednn(a: Tensor, b: Tensor) -> bool:
         and a.shape[-1] == b.shape[-2]
         and a.numel() > 0
         and b.numel() > 0
-        and bool(torch.backends.mkldnn.is_available())
         and bool(torch.backends.mkldnn.enabled)
+        and onednn_works()
     )
 
 
 def _onednn_product(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b`` by oneDNN: ``linear(a, weight=b^T)``, one call per matrix of a batch."""
-    assert _ONEDNN_LINEAR is not None
     if a.dim() == 2:
-        return _ONEDNN_LINEAR(a, b.mT, None, "none", [], "")
+        return _linear(a, b.mT)
     if a.shape[0] == 1:  # one group of a convolution: no stacking copy
-        return _ONEDNN_LINEAR(a[0], b[0].mT, None, "none", [], "").unsqueeze(0)
-    return torch.stack([_ONEDNN_LINEAR(x, y.mT, None, "none", [], "") for x, y in zip(a, b)])
+        return _linear(a[0], b[0].mT).unsqueeze(0)
+    return torch.stack([_linear(x, y.mT) for x, y in zip(a, b)])
 
 
 class _OneDnnMatmul(torch.autograd.Function):

@@ -1,13 +1,21 @@
-"""The fast paths equal the definitions they replace: values, gradients, ties, layouts.
+"""The fast kernels equal the reference ops they replace: values, gradients, ties, layouts.
 
-``conv2d`` (im2col with its own backward: the input gradient as a transposed
-convolution or folded back tap by tap; a tap loop for depthwise filters), ``max_pool2d``
-(a running maximum over kernel taps, first-hit masks in the backward), ``batch_norm``
-(two summing passes, a closed-form backward) and ``relu`` (a 0/1 mask in the backward)
-are each compared here with a slow, obviously correct form, not only with torch.
+``refimpl.fast.conv2d`` (im2col in blocks with its own backward: the input gradient as a
+transposed convolution or folded back tap by tap; a tap loop for depthwise filters),
+``max_pool2d`` (a running maximum over kernel taps, first-hit masks in the backward),
+``batch_norm`` (two summing passes, a closed-form backward) and ``relu`` (a 0/1 mask in
+the backward) are each compared here with the reference in ``refimpl.functional`` or
+a slow definition, and with torch. Tests about behaviour both must share (ties, NaN,
+layouts) run on both, parametrized ``reference`` / ``fast``. The switch itself
+(``refimpl.fast.kernels``, ``set_enabled``, ``REFIMPL_FAST_KERNELS``) is tested last.
 """
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -15,9 +23,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.autograd import gradcheck, gradgradcheck
 
+import refimpl
+from refimpl import fast as FAST
 from refimpl import functional as RF
-from refimpl.functional import conv as conv_module
-from refimpl.functional import pooling as pooling_module
+from refimpl.fast import conv as conv_module
+
+# the reference bodies, whatever the switch says (the suite may run with it on)
+REFERENCE = SimpleNamespace(
+    conv2d=RF.conv2d.reference,
+    max_pool2d=RF.max_pool2d.reference,
+    batch_norm=RF.batch_norm.reference,
+    relu=RF.relu.reference,
+)
+BOTH = [pytest.param(REFERENCE, id="reference"), pytest.param(FAST, id="fast")]
 
 
 def f64(*shape: int, requires_grad: bool = True) -> torch.Tensor:
@@ -61,7 +79,7 @@ def conv_configs(draw):
 
 
 @given(conv_configs())
-def test_conv2d_equals_its_definition(config):
+def test_fast_conv2d_equals_its_definition(config):
     """Every path (im2col, grouped, depthwise) against the one-pixel-at-a-time definition."""
     groups, group_in, group_out, k, s, d, p, (h, w), with_bias = config
     x = f64(2, groups * group_in, h, w)
@@ -70,7 +88,7 @@ def test_conv2d_equals_its_definition(config):
     args = (s, p, d, groups)
     if with_bias:
         assert_same_function(
-            lambda x, w, b: RF.conv2d(x, w, b, *args),
+            lambda x, w, b: FAST.conv2d(x, w, b, *args),
             lambda x, w, b: RF.conv2d_definition(x, w, b, *args),
             x,
             weight,
@@ -78,7 +96,7 @@ def test_conv2d_equals_its_definition(config):
         )
     else:
         assert_same_function(
-            lambda x, w: RF.conv2d(x, w, None, *args),
+            lambda x, w: FAST.conv2d(x, w, None, *args),
             lambda x, w: RF.conv2d_definition(x, w, None, *args),
             x,
             weight,
@@ -91,7 +109,7 @@ def test_conv2d_in_image_blocks_equals_one_block(monkeypatch, groups):
     x, weight, bias = f64(5, 4, 9, 8), f64(6, 4 // groups, 3, 3), f64(6)
 
     def conv(x, w, b):
-        return RF.conv2d(x, w, b, 2, 1, 1, groups)
+        return FAST.conv2d(x, w, b, 2, 1, 1, groups)
 
     whole = values_and_grads(conv, x, weight, bias)
     blocks = []
@@ -120,16 +138,18 @@ def test_conv2d_in_image_blocks_equals_one_block(monkeypatch, groups):
     ],
     ids=["channels_last", "transposed", "strided"],
 )
-def test_conv2d_any_input_layout(layout):
+@pytest.mark.parametrize("ops", BOTH)
+def test_conv2d_any_input_layout(layout, ops):
     x, weight = layout(f64(2, 3, 12, 12)), f64(4, 3, 3, 3)
     expected = RF.conv2d_definition(x.contiguous(), weight, padding=1)
-    torch.testing.assert_close(RF.conv2d(x, weight, padding=1), expected)
+    torch.testing.assert_close(ops.conv2d(x, weight, padding=1), expected)
 
 
+@pytest.mark.parametrize("ops", BOTH)
 @pytest.mark.parametrize("groups", [1, 2])
-def test_conv2d_output_is_contiguous_like_torch(groups):
+def test_conv2d_output_is_contiguous_like_torch(groups, ops):
     """Same layout as torch's output, so ``.view`` and dropout masks behave the same."""
-    out = RF.conv2d(torch.randn(2, 4, 8, 8), torch.randn(6, 4 // groups, 3, 3), groups=groups)
+    out = ops.conv2d(torch.randn(2, 4, 8, 8), torch.randn(6, 4 // groups, 3, 3), groups=groups)
     assert out.is_contiguous()
 
 
@@ -138,12 +158,13 @@ def test_conv2d_output_is_contiguous_like_torch(groups):
     [(1, (3, 2, 2, 3)), (2, (4, 1, 3, 2)), (4, (8, 1, 3, 3))],
     ids=["dense", "grouped", "depthwise-multiplier-2"],
 )
-def test_conv2d_double_backward(groups, weight_shape):
+@pytest.mark.parametrize("ops", BOTH)
+def test_conv2d_double_backward(groups, weight_shape, ops):
     x = f64(2, weight_shape[1] * groups, 5, 6)
     weight, bias = f64(*weight_shape), f64(weight_shape[0])
 
     def conv(x, w, b):
-        return RF.conv2d(x, w, b, (1, 2), 1, (2, 1), groups)
+        return ops.conv2d(x, w, b, (1, 2), 1, (2, 1), groups)
 
     assert gradcheck(conv, (x, weight, bias))
     assert gradgradcheck(conv, (x, weight, bias))
@@ -176,7 +197,7 @@ def test_conv2d_input_gradient_paths_equal_the_definition(monkeypatch, path, con
         monkeypatch.setattr(conv_module, name, spy)
     x, weight = f64(2, 2 * groups, 7, 8), f64(3 * groups, 2, *kernel)
     assert_same_function(
-        lambda x, w: RF.conv2d(x, w, None, 1, padding, dilation, groups),
+        lambda x, w: FAST.conv2d(x, w, None, 1, padding, dilation, groups),
         lambda x, w: RF.conv2d_definition(x, w, None, 1, padding, dilation, groups),
         x,
         weight,
@@ -184,9 +205,10 @@ def test_conv2d_input_gradient_paths_equal_the_definition(monkeypatch, path, con
     assert spied == ["_input_gradient_" + path.replace("-", "_")]
 
 
-def test_conv2d_float32_matches_torch_on_a_resnet_shape():
+@pytest.mark.parametrize("ops", BOTH)
+def test_conv2d_float32_matches_torch_on_a_resnet_shape(ops):
     x, weight = torch.randn(2, 64, 14, 14), torch.randn(64, 64, 3, 3) * 0.05
-    ours, upstream, grads = values_and_grads(lambda x, w: RF.conv2d(x, w, padding=1), x, weight)
+    ours, upstream, grads = values_and_grads(lambda x, w: ops.conv2d(x, w, padding=1), x, weight)
     theirs, _, grads_torch = values_and_grads(
         lambda x, w: torch.nn.functional.conv2d(x, w, padding=1), x, weight, grad=upstream
     )
@@ -198,43 +220,39 @@ def test_conv2d_float32_matches_torch_on_a_resnet_shape():
 # --- max pooling -------------------------------------------------------------------------
 
 
-def max_pool_by_windows(x, kernel, stride, padding, dilation, ceil_mode):
-    """The textbook form: pad with -inf, gather every window, take the first maximum."""
-    kernel, steps, pads, dil, out = pooling_module._pool_geometry(
-        x, kernel, stride, padding, dilation, ceil_mode, "max_pool2d"
-    )
-    windows = pooling_module._windows(x, kernel, steps, pads, dil, out, float("-inf"))
-    return windows.flatten(-2).max(dim=-1).values  # autograd's max sends to the first max
-
-
 @pytest.mark.parametrize(
     "config",
     [(3, 2, 1, 1, False), (2, 2, 0, 1, True), (3, 1, 1, 2, False), ((2, 3), (1, 2), 1, 1, True)],
 )
 @pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties"])
-def test_max_pool_equals_window_gather(config, ties):
+def test_fast_max_pool_equals_the_reference(config, ties):
+    """The reference gathers every window and takes its first maximum (autograd's max)."""
     x = torch.randint(0, 3, (2, 3, 9, 8)).double() if ties else f64(2, 3, 9, 8)
     assert_same_function(
-        lambda x: RF.max_pool2d(x, *config),
-        lambda x: max_pool_by_windows(x, *config),
+        lambda x: FAST.max_pool2d(x, *config),
+        lambda x: REFERENCE.max_pool2d(x, *config),
         x,
     )
+    indices = [ops.max_pool2d(x, *config, return_indices=True)[1] for ops in (FAST, REFERENCE)]
+    assert torch.equal(*indices)
 
 
-def test_max_pool_sends_a_tie_to_the_first_maximum():
+@pytest.mark.parametrize("ops", BOTH)
+def test_max_pool_sends_a_tie_to_the_first_maximum(ops):
     """All equal: each window's gradient goes to its top-left input, as torch sends it."""
     x = torch.ones(1, 1, 4, 4, requires_grad=True)
-    RF.max_pool2d(x, 2, 1).sum().backward()
+    ops.max_pool2d(x, 2, 1).sum().backward()
     expected = torch.tensor([[1.0, 1, 1, 0], [1, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 0]])
     torch.testing.assert_close(x.grad[0, 0], expected)
 
 
-def test_max_pool_nan_and_all_minus_infinity_windows_match_torch():
+@pytest.mark.parametrize("ops", BOTH)
+def test_max_pool_nan_and_all_minus_infinity_windows_match_torch(ops):
     x = torch.randn(1, 2, 6, 6)
     x[0, 0, 1, 2] = float("nan")
     x[0, 1, :3, :3] = float("-inf")
     ours_in, torch_in = x.clone().requires_grad_(), x.clone().requires_grad_()
-    ours = RF.max_pool2d(ours_in, 3, 2, 1)
+    ours = ops.max_pool2d(ours_in, 3, 2, 1)
     theirs = torch.nn.functional.max_pool2d(torch_in, 3, 2, 1)
     torch.testing.assert_close(ours, theirs, equal_nan=True)
     grad = torch.randn_like(theirs)
@@ -243,11 +261,12 @@ def test_max_pool_nan_and_all_minus_infinity_windows_match_torch():
     torch.testing.assert_close(ours_in.grad, torch_in.grad)
 
 
-def test_max_pool_backward_with_non_finite_gradients_matches_torch():
+@pytest.mark.parametrize("ops", BOTH)
+def test_max_pool_backward_with_non_finite_gradients_matches_torch(ops):
     """Masks multiply, and inf * 0 is NaN: such gradients must still reach only maxima."""
     x = torch.randn(1, 2, 7, 7)
     grads = []
-    for max_pool in (RF.max_pool2d, torch.nn.functional.max_pool2d):
+    for max_pool in (ops.max_pool2d, torch.nn.functional.max_pool2d):
         leaf = x.clone().requires_grad_()
         out = max_pool(leaf, 3, 2, 1)
         upstream = torch.ones_like(out)
@@ -258,31 +277,38 @@ def test_max_pool_backward_with_non_finite_gradients_matches_torch():
     assert grads[0].isinf().sum() >= 1 and grads[0].isnan().sum() >= 1
 
 
-def test_relu_inplace_on_a_leaf_is_refused_before_writing():
+@pytest.mark.parametrize("ops", BOTH)
+def test_relu_inplace_on_a_leaf_is_refused_before_writing(ops):
     x = torch.tensor([-1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf Variable"):
-        RF.relu(x, inplace=True)
+        ops.relu(x, inplace=True)
     assert x.tolist() == [-1.0, 2.0]
 
 
-def test_max_pool_keeps_channels_last_and_takes_integers():
+@pytest.mark.parametrize("ops", BOTH)
+def test_max_pool_takes_channels_last_and_integers(ops):
     x = torch.randn(2, 4, 9, 9).contiguous(memory_format=torch.channels_last)
-    out = RF.max_pool2d(x, 3, 2, 1)
-    assert out.is_contiguous(memory_format=torch.channels_last)
+    out = ops.max_pool2d(x, 3, 2, 1)
     torch.testing.assert_close(out, torch.nn.functional.max_pool2d(x, 3, 2, 1))
     ints = torch.randint(-5, 5, (1, 2, 7, 7))
-    assert torch.equal(RF.max_pool2d(ints, 3, 2, 1), torch.nn.functional.max_pool2d(ints, 3, 2, 1))
+    assert torch.equal(ops.max_pool2d(ints, 3, 2, 1), torch.nn.functional.max_pool2d(ints, 3, 2, 1))
+
+
+def test_fast_max_pool_keeps_channels_last():
+    x = torch.randn(2, 4, 9, 9).contiguous(memory_format=torch.channels_last)
+    assert FAST.max_pool2d(x, 3, 2, 1).is_contiguous(memory_format=torch.channels_last)
 
 
 # --- ReLU ---------------------------------------------------------------------------------
 
 
-def test_relu_backward_with_non_finite_gradients_matches_torch():
+@pytest.mark.parametrize("ops", BOTH)
+def test_relu_backward_with_non_finite_gradients_matches_torch(ops):
     """inf * 0 is NaN, so a mask multiply alone would differ; torch gives 0 there."""
     x = torch.tensor([-1.0, 0.0, 2.0, -3.0, float("nan"), 4.0])
     grad = torch.tensor([float("inf"), float("nan"), 1.0, float("-inf"), 5.0, float("nan")])
     grads = []
-    for relu in (RF.relu, torch.relu):
+    for relu in (ops.relu, torch.relu):
         leaf = x.clone().requires_grad_()
         relu(leaf).backward(grad)
         grads.append(leaf.grad)
@@ -290,10 +316,11 @@ def test_relu_backward_with_non_finite_gradients_matches_torch():
     assert grads[0][0] == 0 and grads[0][3] == 0
 
 
-def test_relu_inplace_under_autograd_matches_torch():
+@pytest.mark.parametrize("ops", BOTH)
+def test_relu_inplace_under_autograd_matches_torch(ops):
     x = torch.randn(4, 5)
     results = []
-    for relu in (lambda t: RF.relu(t, inplace=True), lambda t: torch.relu_(t)):
+    for relu in (lambda t: ops.relu(t, inplace=True), lambda t: torch.relu_(t)):
         leaf = x.clone().requires_grad_()
         hidden = leaf * 2.0  # in place needs a non-leaf
         out = relu(hidden)
@@ -316,11 +343,12 @@ def batch_norm_unfolded(x, weight, bias, eps=1e-5):
     return (x - mean) / torch.sqrt(var + eps) * weight.view(view) + bias.view(view)
 
 
+@pytest.mark.parametrize("ops", BOTH)
 @pytest.mark.parametrize("shape", [(4, 3), (4, 3, 5), (2, 3, 4, 5)])
-def test_batch_norm_equals_the_unfolded_formula(shape):
+def test_batch_norm_equals_the_unfolded_formula(shape, ops):
     x, weight, bias = f64(*shape), f64(shape[1]), f64(shape[1])
     assert_same_function(
-        lambda x, w, b: RF.batch_norm(x, None, None, w, b, training=True),
+        lambda x, w, b: ops.batch_norm(x, None, None, w, b, training=True),
         batch_norm_unfolded,
         x,
         weight,
@@ -328,10 +356,11 @@ def test_batch_norm_equals_the_unfolded_formula(shape):
     )
 
 
-def test_batch_norm_fold_keeps_float32_accuracy_with_a_large_mean():
-    """x * scale + shift rounds like torch's CPU kernel, even when |mean| / std is 1000."""
+@pytest.mark.parametrize("ops", BOTH)
+def test_batch_norm_keeps_float32_accuracy_with_a_large_mean(ops):
+    """Two passes (mean, then squared deviations) stay accurate when |mean| / std is 1000."""
     x = torch.randn(8, 4, 6, 6) + 1000.0
-    ours = RF.batch_norm(x, None, None, training=True)
+    ours = ops.batch_norm(x, None, None, training=True)
     exact = batch_norm_unfolded(x.double(), torch.ones(4).double(), torch.zeros(4).double())
     theirs = torch.nn.functional.batch_norm(x, None, None, training=True)
     error_ours = (ours.double() - exact).abs().max()
@@ -339,41 +368,44 @@ def test_batch_norm_fold_keeps_float32_accuracy_with_a_large_mean():
     assert error_ours <= 2 * error_torch + 1e-6
 
 
-def test_batch_norm_channels_last_input():
+@pytest.mark.parametrize("ops", BOTH)
+def test_batch_norm_channels_last_input(ops):
     x = torch.randn(4, 3, 5, 5).contiguous(memory_format=torch.channels_last)
     mean, var = torch.zeros(3), torch.ones(3)
     mean_torch, var_torch = mean.clone(), var.clone()
-    ours = RF.batch_norm(x, mean, var, training=True)
+    ours = ops.batch_norm(x, mean, var, training=True)
     theirs = torch.nn.functional.batch_norm(x, mean_torch, var_torch, training=True)
     torch.testing.assert_close(ours, theirs)
     torch.testing.assert_close(var, var_torch)
     assert ours.is_contiguous(memory_format=torch.channels_last)
 
 
+@pytest.mark.parametrize("ops", BOTH)
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
-def test_batch_norm_without_autograd_equals_with_it(training):
+def test_batch_norm_without_autograd_equals_with_it(training, ops):
     """With no graph to record, the output reuses the centered copy: same values, x intact."""
     x, weight, bias = torch.randn(4, 3, 5, 5), torch.rand(3) + 0.5, torch.randn(3)
     kept = x.clone()
     stats = torch.randn(3), torch.rand(3) + 0.5
     with torch.no_grad():
-        fast = RF.batch_norm(x, *(s.clone() for s in stats), weight, bias, training)
-    recorded = RF.batch_norm(
+        fast = ops.batch_norm(x, *(s.clone() for s in stats), weight, bias, training)
+    recorded = ops.batch_norm(
         x.requires_grad_(), *(s.clone() for s in stats), weight, bias, training
     )
     torch.testing.assert_close(fast, recorded)
     assert torch.equal(x.detach(), kept)
 
 
+@pytest.mark.parametrize("ops", BOTH)
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-def test_batch_norm_low_precision_equals_torch(dtype):
+def test_batch_norm_low_precision_equals_torch(dtype, ops):
     """float32 statistics and gradient sums, as torch takes them: the low-precision output
     and input gradient are equal, the float32 parameter gradients and buffers agree to
     float32 rounding."""
     x, upstream = torch.randn(4, 3, 5, 5).to(dtype), torch.randn(4, 3, 5, 5).to(dtype)
     weight, bias = torch.rand(3) + 0.5, torch.randn(3)
     results = []
-    for batch_norm in (RF.batch_norm, torch.nn.functional.batch_norm):
+    for batch_norm in (ops.batch_norm, torch.nn.functional.batch_norm):
         leaves = [t.clone().requires_grad_() for t in (x, weight, bias)]
         running = torch.zeros(3), torch.ones(3)
         out = batch_norm(leaves[0], *running, leaves[1], leaves[2], training=True)
@@ -385,3 +417,97 @@ def test_batch_norm_low_precision_equals_torch(dtype):
         torch.testing.assert_close(
             ours, theirs, atol=0 if exact else 1e-5, rtol=0 if exact else 1e-5
         )
+
+
+# --- both on edge cases ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ops", BOTH)
+def test_conv2d_empty_batch_gives_zero_gradients_like_torch(ops):
+    x = torch.randn(0, 3, 7, 5, requires_grad=True)
+    weight, bias = torch.randn(4, 3, 3, 2, requires_grad=True), torch.randn(4, requires_grad=True)
+    out = ops.conv2d(x, weight, bias)
+    assert out.shape == (0, 4, 5, 4)
+    out.sum().backward()
+    assert torch.equal(weight.grad, torch.zeros_like(weight))
+    assert torch.equal(bias.grad, torch.zeros_like(bias))
+    assert x.grad.shape == x.shape
+
+
+# --- the switch ---------------------------------------------------------------------------
+
+
+def spy_on_fast(monkeypatch, name):
+    """Count calls that reach the fast kernel ``name``."""
+    calls = []
+    kernel = getattr(FAST, name)
+
+    def spy(*args, **kwargs):
+        calls.append(name)
+        return kernel(*args, **kwargs)
+
+    monkeypatch.setattr(FAST, name, spy)
+    return calls
+
+
+@pytest.mark.parametrize("name", ["conv2d", "max_pool2d", "batch_norm", "relu"])
+def test_the_switch_sends_calls_to_the_fast_kernel_and_back(monkeypatch, name):
+    calls = spy_on_fast(monkeypatch, name)
+    x = torch.randn(2, 3, 6, 6)
+    call = {
+        "conv2d": lambda: RF.conv2d(x, torch.randn(4, 3, 3, 3)),
+        "max_pool2d": lambda: RF.max_pool2d(x, 2),
+        "batch_norm": lambda: RF.batch_norm(x, None, None, training=True),
+        "relu": lambda: RF.relu(x),
+    }[name]
+    previous = FAST.is_enabled()
+    with FAST.kernels(False):
+        call()
+        assert calls == []
+        with FAST.kernels():
+            assert FAST.is_enabled()
+            call()
+        assert calls == [name] and not FAST.is_enabled()
+    assert FAST.is_enabled() == previous
+
+
+def test_the_switch_is_restored_after_an_exception():
+    previous = FAST.is_enabled()
+    with pytest.raises(ValueError), FAST.kernels(not previous):
+        raise ValueError("inside the block")
+    assert FAST.is_enabled() == previous
+
+
+def test_set_enabled_switches_the_modules_too(monkeypatch):
+    calls = spy_on_fast(monkeypatch, "conv2d")
+    previous = FAST.is_enabled()
+    conv = refimpl.Conv2d(2, 3, 3)
+    try:
+        FAST.set_enabled(True)
+        conv(torch.randn(1, 2, 5, 5))
+        FAST.set_enabled(False)
+        conv(torch.randn(1, 2, 5, 5))
+    finally:
+        FAST.set_enabled(previous)
+    assert calls == ["conv2d"]
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("0", False), (None, False)])
+def test_environment_variable_switches_at_import(value, expected):
+    env = {k: v for k, v in os.environ.items() if k != "REFIMPL_FAST_KERNELS"}
+    if value is not None:
+        env["REFIMPL_FAST_KERNELS"] = value
+    code = "import refimpl; print(refimpl.fast.is_enabled())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == str(expected)
+
+
+def test_reference_source_is_the_decorated_body():
+    """What a page prints of an op is its reference body, with the marker that names the switch."""
+    import inspect
+
+    source = inspect.getsource(RF.conv2d)
+    assert source.startswith("@has_fast_kernel\ndef conv2d(")
+    assert "unfold" in source and "_Im2colConv2d" not in source
