@@ -1,4 +1,4 @@
-"""Figures drawn from refimpl itself, as inline SVG strings for the site.
+"""Figures drawn from refimpl itself, as inline SVG strings for the site, and source listings.
 
 Every figure takes the same parameters as the code it illustrates and computes its
 geometry with :mod:`refimpl.shapes` or by running :mod:`refimpl.functional`, so a
@@ -11,6 +11,7 @@ from .diagrams import architecture_figure, line_plot
 from .groups import connections, groups_figure
 from .normalization import KINDS, norm_axes_figure, statistic_groups
 from .pooling import adaptive_bins_figure
+from .source import source_lines, source_listing
 from .svg import figure
 
 __all__ = [
@@ -23,5 +24,7 @@ __all__ = [
     "groups_figure",
     "line_plot",
     "norm_axes_figure",
+    "source_lines",
+    "source_listing",
     "statistic_groups",
 ]
