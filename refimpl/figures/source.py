@@ -33,9 +33,9 @@ def source_lines(obj: Callable[..., object]) -> list[str]:
     node = ast.parse(source).body[0]
     body = getattr(node, "body", [])
     first = body[0] if body else None
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-        if isinstance(first.value.value, str):  # the docstring: lines first.lineno..end_lineno
-            del lines[first.lineno - 1 : first.end_lineno]
+    docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+    if docstring and isinstance(first.value.value, str):  # type: ignore[union-attr]
+        del lines[first.lineno - 1 : first.end_lineno]  # type: ignore[union-attr]
     return lines
 
 
