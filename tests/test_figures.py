@@ -158,3 +158,29 @@ def test_figure_wrapper_has_a_caption():
     assert root.tag == "figure"
     caption = root.find("figcaption")
     assert caption is not None and caption.text == "Bins of 5 -> 3 <overlap>"
+
+
+# --- source listings ----------------------------------------------------------------------
+
+
+def test_source_listing_is_the_package_source_without_docstring():
+    from refimpl import functional as F
+    from refimpl.figures import source_lines, source_listing
+
+    lines = source_lines(F.conv2d)
+    assert lines[:2] == ["@has_fast_kernel", "def conv2d("]
+    assert '"""' not in "\n".join(lines)  # the docstring is left out, the code is all there
+    assert any("filters @ columns" in line for line in lines)
+    text = source_listing(F.conv2d, {"filters @ columns": "the sums"})
+    number = 1 + next(i for i, line in enumerate(lines) if "filters @ columns" in line)
+    assert f'hl_lines="{number}"' in text.splitlines()[0]
+    assert f"| {number} | `out = filters @ columns` | the sums |" in text
+
+
+@pytest.mark.parametrize("code", ["no such code", "out = out"], ids=["none", "several"])
+def test_source_listing_refuses_a_note_that_does_not_match_one_line(code):
+    from refimpl import functional as F
+    from refimpl.figures import source_listing
+
+    with pytest.raises(ValueError, match="matches"):
+        source_listing(F.conv2d, {code: "a note"})

@@ -83,7 +83,7 @@ class _Geometry:
         """
         (kh, kw), (dh, dw) = self.kernel, self.dilation
         left, right, top, bottom = self.pads
-        reach_h, reach_w = dh * (kh - 1), dw * (kw - 1)
+        reach_h, reach_w = effective_kernel_size(kh, dh) - 1, effective_kernel_size(kw, dw) - 1
         return reach_w - left, reach_w - right, reach_h - top, reach_h - bottom
 
     def image_blocks(self, n: int, itemsize: int) -> list[tuple[int, int]]:

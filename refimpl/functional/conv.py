@@ -7,7 +7,7 @@ from torch import Tensor
 
 from .._checks import IntPair, conv2d_arguments
 from .._dispatch import has_fast_kernel
-from ..shapes import effective_kernel_size
+from ..shapes import conv_output_size, effective_kernel_size
 from .padding import pad2d
 
 __all__ = ["conv2d", "conv2d_definition"]
@@ -100,10 +100,10 @@ def conv2d_definition(
         input, weight, bias, stride, padding, dilation, groups
     )
     out_channels, group_channels, kh, kw = weight.shape
+    out_h = conv_output_size(input.shape[-2], kh, sh, pads[2:], dh)  # pads: (l, r, t, b)
+    out_w = conv_output_size(input.shape[-1], kw, sw, pads[:2], dw)
     x = pad2d(input.unsqueeze(0) if input.dim() == 3 else input, pads)
-    n, _, height, width = x.shape
-    out_h = (height - effective_kernel_size(kh, dh)) // sh + 1
-    out_w = (width - effective_kernel_size(kw, dw)) // sw + 1
+    n = x.shape[0]
     filters = weight.reshape(1, groups, out_channels // groups, group_channels, kh, kw)
     rows = []
     for i in range(out_h):

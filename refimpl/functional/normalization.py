@@ -19,12 +19,12 @@ from .._dispatch import has_fast_kernel
 __all__ = ["batch_norm", "group_norm", "layer_norm"]
 
 
-def per_channel(t: Tensor, like: Tensor) -> Tensor:
+def _per_channel(t: Tensor, like: Tensor) -> Tensor:
     """A per-channel vector shaped ``(1, C, 1, ...)``, to broadcast over ``like``'s dims."""
     return t.reshape(1, -1, *([1] * (like.dim() - 2)))
 
 
-def float32_if_low_precision(input: Tensor) -> Tensor:
+def _float32_if_low_precision(input: Tensor) -> Tensor:
     """bfloat16 and float16 inputs are normalized in float32, as torch does."""
     return input.float() if input.dtype in LOW_PRECISION else input
 
@@ -63,11 +63,11 @@ def batch_norm(
         (tensor([0.2000, 0.4000]), tensor([1.1000, 1.7000]))
     """
     batch_norm_arguments(input, running_mean, running_var, weight, bias, training)
-    x = float32_if_low_precision(input)
+    x = _float32_if_low_precision(input)
     if training:
         dims = [0, *range(2, x.dim())]  # every dim but the channels: N, H, W
         mean = x.mean(dim=dims)  # mu_B, one per channel
-        var = (x - per_channel(mean, x)).square().mean(dim=dims)  # sigma_B^2, biased: / n
+        var = (x - _per_channel(mean, x)).square().mean(dim=dims)  # sigma_B^2, biased: / n
         n = x.numel() // x.shape[1]  # values per channel
         if running_mean is not None and running_var is not None and n > 0:
             with torch.no_grad():  # running = (1 - momentum) * running + momentum * batch
@@ -77,9 +77,9 @@ def batch_norm(
     else:
         assert running_mean is not None and running_var is not None  # batch_norm_arguments
         mean, var = running_mean, running_var
-    x_hat = (x - per_channel(mean, x)) / torch.sqrt(per_channel(var, x) + eps)
-    y = x_hat if weight is None else x_hat * per_channel(weight, x)  # scale: gamma
-    y = y if bias is None else y + per_channel(bias, x)  # shift: beta
+    x_hat = (x - _per_channel(mean, x)) / torch.sqrt(_per_channel(var, x) + eps)
+    y = x_hat if weight is None else x_hat * _per_channel(weight, x)  # scale: gamma
+    y = y if bias is None else y + _per_channel(bias, x)  # shift: beta
     return y.to(input.dtype)
 
 
@@ -105,7 +105,7 @@ def layer_norm(
     """
     shape = tuple(normalized_shape)
     layer_norm_arguments(input, shape, weight, bias)
-    x = float32_if_low_precision(input)
+    x = _float32_if_low_precision(input)
     dims = tuple(range(-len(shape), 0))  # the normalized dims, last of each example
     mean = x.mean(dim=dims, keepdim=True)  # one per example
     var = (x - mean).square().mean(dim=dims, keepdim=True)  # biased
@@ -137,12 +137,12 @@ def group_norm(
         tensor([[-1.,  1., -1.,  1.]])
     """
     group_norm_arguments(input, num_groups, weight, bias)
-    x = float32_if_low_precision(input)
+    x = _float32_if_low_precision(input)
     n, group_size = x.shape[0], math.prod(x.shape[1:]) // num_groups
     grouped = x.reshape(n, num_groups, group_size)  # (N, G, C/G * H * W)
     mean = grouped.mean(dim=-1, keepdim=True)  # one per (example, group)
     var = (grouped - mean).square().mean(dim=-1, keepdim=True)  # biased
     x_hat = ((grouped - mean) / torch.sqrt(var + eps)).reshape(x.shape)
-    y = x_hat if weight is None else x_hat * per_channel(weight, x)  # one scale per channel
-    y = y if bias is None else y + per_channel(bias, x)
+    y = x_hat if weight is None else x_hat * _per_channel(weight, x)  # one scale per channel
+    y = y if bias is None else y + _per_channel(bias, x)
     return y.to(input.dtype)
