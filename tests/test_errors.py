@@ -147,12 +147,17 @@ def zeros(*shape: int) -> torch.Tensor:
 
 def case(
     case_id: str,
-    build: Callable[[ModuleType], Any],
-    torch_type: type[Exception],
+    error: type[Exception],
     names: Sequence[Fragment],
+    build: Callable[..., Any],
     *marks: pytest.MarkDecorator,
 ) -> Any:
-    return pytest.param(build, torch_type, names, id=case_id, marks=marks)
+    """One row of a table: its id, the exception type, the message fragments, the call.
+
+    ``build`` takes the library (``torch.nn`` or ``refimpl``), or nothing for
+    ``refimpl.shapes`` cases, which have no torch twin.
+    """
+    return pytest.param(build, error, names, id=case_id, marks=marks)
 
 
 def zero(name: str) -> re.Pattern[str]:
@@ -166,160 +171,64 @@ def _run_cases(build: Callable[[ModuleType], Any], torch_type: type[Exception], 
 
 # --------------------------------------------------------------------------- convolution
 
+# fmt: off
 CONV_CASES = [
-    case(
-        "in_channels-not-divisible-by-groups",
-        lambda nn: nn.Conv2d(5, 4, 3, groups=2),
-        ValueError,
-        ["in_channels=5", "groups=2"],
-    ),
-    case(
-        "out_channels-not-divisible-by-groups",
-        lambda nn: nn.Conv2d(4, 5, 3, groups=2),
-        ValueError,
-        ["out_channels=5", "groups=2"],
-    ),
-    case(
-        "padding-same-with-stride-2",
-        lambda nn: nn.Conv2d(1, 1, 3, stride=2, padding="same")(zeros(1, 1, 5, 5)),
-        ValueError,
-        ["padding='same'", "stride=2"],
-    ),
-    case(
-        "padding-same-with-stride-(1,2)",
-        lambda nn: nn.Conv2d(1, 1, 3, stride=(1, 2), padding="same")(zeros(1, 1, 5, 5)),
-        ValueError,
-        ["padding='same'", "stride=(1, 2)"],
-    ),
-    case(
-        "unknown-padding-string",
-        lambda nn: nn.Conv2d(1, 1, 3, padding="full")(zeros(1, 1, 5, 5)),
-        ValueError,
-        ["padding", "'full'"],
-    ),
-    case(
-        "unknown-padding_mode",
-        lambda nn: nn.Conv2d(1, 1, 3, padding_mode="mirror")(zeros(1, 1, 5, 5)),
-        ValueError,
-        ["padding_mode", "'mirror'"],
-    ),
-    case(
-        "zero-stride",
-        lambda nn: nn.Conv2d(1, 1, 3, stride=0)(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        [zero("stride")],
-    ),
-    case(
-        "negative-stride",
-        lambda nn: nn.Conv2d(1, 1, 3, stride=-2)(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        ["stride=", "-2"],
-    ),
-    case(
-        "negative-padding",
-        lambda nn: nn.Conv2d(1, 1, 3, padding=-1)(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        ["padding=", "-1"],
-    ),
-    case(
-        "zero-dilation",
-        lambda nn: nn.Conv2d(1, 1, 3, dilation=0)(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        [zero("dilation")],
-    ),
-    case(
-        "zero-kernel_size",
-        lambda nn: nn.Conv2d(1, 1, 0)(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        [zero("kernel_size")],
-        pytest.mark.filterwarnings("ignore:Initializing zero-element tensors:UserWarning"),
-    ),
-    case("2d-input", lambda nn: nn.Conv2d(1, 1, 3)(zeros(5, 5)), RuntimeError, ["input", "[5, 5]"]),
-    case(
-        "5d-input",
-        lambda nn: nn.Conv2d(1, 1, 3)(zeros(1, 1, 1, 5, 5)),
-        RuntimeError,
-        ["input", "[1, 1, 1, 5, 5]"],
-    ),
-    case(
-        "input-channels-vs-weight",
-        lambda nn: nn.Conv2d(3, 4, 3)(zeros(1, 2, 5, 5)),
-        RuntimeError,
-        ["input[1, 2, 5, 5]", "3 channels", "2 channels"],
-    ),
-    case(
-        "input-channels-vs-weight-grouped",
-        lambda nn: nn.Conv2d(4, 4, 3, groups=2)(zeros(1, 6, 5, 5)),
-        RuntimeError,
-        ["groups=2", "input[1, 6, 5, 5]", "6 channels"],
-    ),
-    case(
-        "kernel-larger-than-input",
-        lambda nn: nn.Conv2d(1, 1, 5)(zeros(1, 1, 3, 3)),
-        RuntimeError,
-        ["Kernel size", "(5 x 5)", "(3 x 3)"],
-    ),
-    case(
-        "kernel-larger-than-padded-input",
-        lambda nn: nn.Conv2d(1, 1, 5, padding=1)(zeros(1, 1, 2, 2)),
-        RuntimeError,
-        ["Kernel size", "(5 x 5)", "(4 x 4)"],
-    ),
-    case(
-        "dilated-kernel-larger-than-input",
-        lambda nn: nn.Conv2d(1, 1, 3, dilation=3)(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        ["Kernel size", "(7 x 7)", "(5 x 5)"],
-    ),
-    case(
-        "reflect-padding-larger-than-input",
-        lambda nn: nn.Conv2d(1, 1, 3, padding=3, padding_mode="reflect")(zeros(1, 1, 2, 2)),
-        RuntimeError,
-        ["padding", "3", "[1, 1, 2, 2]"],
-    ),
-    case(
-        "reflect-padding-equal-to-input",
-        lambda nn: nn.Conv2d(1, 1, 3, padding=2, padding_mode="reflect")(zeros(1, 1, 2, 2)),
-        RuntimeError,
-        ["padding", "2", "[1, 1, 2, 2]"],
-    ),
-    case(
-        "reflect-padding-same-larger-than-input",
-        lambda nn: nn.Conv2d(1, 1, 5, padding="same", padding_mode="reflect")(zeros(1, 1, 2, 2)),
-        RuntimeError,
-        ["padding", "2", "[1, 1, 2, 2]"],
-    ),
-    case(
-        "circular-padding-wraps-twice",
-        lambda nn: nn.Conv2d(1, 1, 3, padding=3, padding_mode="circular")(zeros(1, 1, 2, 2)),
-        RuntimeError,
-        ["padding", "3", "[1, 1, 2, 2]"],
-    ),
-    case(
-        "replicate-padding-of-empty-input",
-        lambda nn: nn.Conv2d(1, 1, 1, padding=1, padding_mode="replicate")(zeros(1, 1, 0, 2)),
-        RuntimeError,
-        ["input", "[1, 1, 0, 2]"],
-    ),
-    case(
-        "reflect-padding-of-2d-input",
-        lambda nn: nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect")(zeros(4, 4)),
-        NotImplementedError,
-        ["input", "[4, 4]"],
-    ),
-    case(
-        "padding-of-three-values",
-        lambda nn: nn.Conv2d(1, 1, 3, padding=(1, 2, 3))(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        ["padding", "(1, 2, 3)"],
-    ),
-    case(
-        "stride-of-three-values",
-        lambda nn: nn.Conv2d(1, 1, 3, stride=(1, 2, 3))(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        ["stride", "(1, 2, 3)"],
-    ),
+    case("in_channels-not-divisible-by-groups", ValueError, ["in_channels=5", "groups=2"],
+         lambda nn: nn.Conv2d(5, 4, 3, groups=2)),
+    case("out_channels-not-divisible-by-groups", ValueError, ["out_channels=5", "groups=2"],
+         lambda nn: nn.Conv2d(4, 5, 3, groups=2)),
+    case("padding-same-with-stride-2", ValueError, ["padding='same'", "stride=2"],
+         lambda nn: nn.Conv2d(1, 1, 3, stride=2, padding="same")(zeros(1, 1, 5, 5))),
+    case("padding-same-with-stride-(1,2)", ValueError, ["padding='same'", "stride=(1, 2)"],
+         lambda nn: nn.Conv2d(1, 1, 3, stride=(1, 2), padding="same")(zeros(1, 1, 5, 5))),
+    case("unknown-padding-string", ValueError, ["padding", "'full'"],
+         lambda nn: nn.Conv2d(1, 1, 3, padding="full")(zeros(1, 1, 5, 5))),
+    case("unknown-padding_mode", ValueError, ["padding_mode", "'mirror'"],
+         lambda nn: nn.Conv2d(1, 1, 3, padding_mode="mirror")(zeros(1, 1, 5, 5))),
+    case("zero-stride", RuntimeError, [zero("stride")],
+         lambda nn: nn.Conv2d(1, 1, 3, stride=0)(zeros(1, 1, 5, 5))),
+    case("negative-stride", RuntimeError, ["stride=", "-2"],
+         lambda nn: nn.Conv2d(1, 1, 3, stride=-2)(zeros(1, 1, 5, 5))),
+    case("negative-padding", RuntimeError, ["padding=", "-1"],
+         lambda nn: nn.Conv2d(1, 1, 3, padding=-1)(zeros(1, 1, 5, 5))),
+    case("zero-dilation", RuntimeError, [zero("dilation")],
+         lambda nn: nn.Conv2d(1, 1, 3, dilation=0)(zeros(1, 1, 5, 5))),
+    case("zero-kernel_size", RuntimeError, [zero("kernel_size")],
+         lambda nn: nn.Conv2d(1, 1, 0)(zeros(1, 1, 5, 5)),
+         pytest.mark.filterwarnings("ignore:Initializing zero-element tensors:UserWarning")),
+    case("2d-input", RuntimeError, ["input", "[5, 5]"], lambda nn: nn.Conv2d(1, 1, 3)(zeros(5, 5))),
+    case("5d-input", RuntimeError, ["input", "[1, 1, 1, 5, 5]"],
+         lambda nn: nn.Conv2d(1, 1, 3)(zeros(1, 1, 1, 5, 5))),
+    case("input-channels-vs-weight", RuntimeError,
+         ["input[1, 2, 5, 5]", "3 channels", "2 channels"],
+         lambda nn: nn.Conv2d(3, 4, 3)(zeros(1, 2, 5, 5))),
+    case("input-channels-vs-weight-grouped", RuntimeError,
+         ["groups=2", "input[1, 6, 5, 5]", "6 channels"],
+         lambda nn: nn.Conv2d(4, 4, 3, groups=2)(zeros(1, 6, 5, 5))),
+    case("kernel-larger-than-input", RuntimeError, ["Kernel size", "(5 x 5)", "(3 x 3)"],
+         lambda nn: nn.Conv2d(1, 1, 5)(zeros(1, 1, 3, 3))),
+    case("kernel-larger-than-padded-input", RuntimeError, ["Kernel size", "(5 x 5)", "(4 x 4)"],
+         lambda nn: nn.Conv2d(1, 1, 5, padding=1)(zeros(1, 1, 2, 2))),
+    case("dilated-kernel-larger-than-input", RuntimeError, ["Kernel size", "(7 x 7)", "(5 x 5)"],
+         lambda nn: nn.Conv2d(1, 1, 3, dilation=3)(zeros(1, 1, 5, 5))),
+    case("reflect-padding-larger-than-input", RuntimeError, ["padding", "3", "[1, 1, 2, 2]"],
+         lambda nn: nn.Conv2d(1, 1, 3, padding=3, padding_mode="reflect")(zeros(1, 1, 2, 2))),
+    case("reflect-padding-equal-to-input", RuntimeError, ["padding", "2", "[1, 1, 2, 2]"],
+         lambda nn: nn.Conv2d(1, 1, 3, padding=2, padding_mode="reflect")(zeros(1, 1, 2, 2))),
+    case("reflect-padding-same-larger-than-input", RuntimeError, ["padding", "2", "[1, 1, 2, 2]"],
+         lambda nn: nn.Conv2d(1, 1, 5, padding="same", padding_mode="reflect")(zeros(1, 1, 2, 2))),
+    case("circular-padding-wraps-twice", RuntimeError, ["padding", "3", "[1, 1, 2, 2]"],
+         lambda nn: nn.Conv2d(1, 1, 3, padding=3, padding_mode="circular")(zeros(1, 1, 2, 2))),
+    case("replicate-padding-of-empty-input", RuntimeError, ["input", "[1, 1, 0, 2]"],
+         lambda nn: nn.Conv2d(1, 1, 1, padding=1, padding_mode="replicate")(zeros(1, 1, 0, 2))),
+    case("reflect-padding-of-2d-input", NotImplementedError, ["input", "[4, 4]"],
+         lambda nn: nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect")(zeros(4, 4))),
+    case("padding-of-three-values", RuntimeError, ["padding", "(1, 2, 3)"],
+         lambda nn: nn.Conv2d(1, 1, 3, padding=(1, 2, 3))(zeros(1, 1, 5, 5))),
+    case("stride-of-three-values", RuntimeError, ["stride", "(1, 2, 3)"],
+         lambda nn: nn.Conv2d(1, 1, 3, stride=(1, 2, 3))(zeros(1, 1, 5, 5))),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("build", "torch_type", "names"), CONV_CASES)
@@ -327,64 +236,30 @@ def test_conv2d(build: Any, torch_type: type[Exception], names: Any) -> None:
     _run_cases(build, torch_type, names)
 
 
+# fmt: off
 FUNCTIONAL_CONV_CASES = [
-    case(
-        "padding-same-with-stride-2",
-        lambda nn: nn.functional.conv2d(
-            zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), stride=2, padding="same"
-        ),
-        RuntimeError,
-        ["padding='same'", "stride=2"],
-    ),
-    case(
-        "unknown-padding-string",
-        lambda nn: nn.functional.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), padding="full"),
-        RuntimeError,
-        ["padding", "'full'"],
-    ),
-    case(
-        "zero-stride",
-        lambda nn: nn.functional.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), stride=0),
-        RuntimeError,
-        [zero("stride")],
-    ),
-    case(
-        "negative-padding",
-        lambda nn: nn.functional.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), padding=-1),
-        RuntimeError,
-        ["padding=", "-1"],
-    ),
-    case(
-        "zero-groups",
-        lambda nn: nn.functional.conv2d(zeros(1, 4, 5, 5), zeros(4, 4, 3, 3), groups=0),
-        RuntimeError,
-        [zero("groups")],
-    ),
-    case(
-        "out-channels-not-divisible-by-groups",
-        lambda nn: nn.functional.conv2d(zeros(1, 4, 5, 5), zeros(5, 2, 3, 3), groups=2),
-        RuntimeError,
-        ["groups=2", "[5, 2, 3, 3]"],
-    ),
-    case(
-        "input-channels-vs-weight",
-        lambda nn: nn.functional.conv2d(zeros(1, 2, 5, 5), zeros(4, 3, 3, 3)),
-        RuntimeError,
-        ["input[1, 2, 5, 5]", "3 channels", "2 channels"],
-    ),
-    case(
-        "bias-of-wrong-size",
-        lambda nn: nn.functional.conv2d(zeros(1, 1, 5, 5), zeros(4, 1, 3, 3), zeros(2)),
-        RuntimeError,
-        ["bias", "[2]"],
-    ),
-    case(
-        "bias-of-shape-(4,1)",
-        lambda nn: nn.functional.conv2d(zeros(1, 1, 5, 5), zeros(4, 1, 3, 3), zeros(4, 1)),
-        RuntimeError,
-        ["bias", "[4, 1]"],
-    ),
+    case("padding-same-with-stride-2", RuntimeError, ["padding='same'", "stride=2"],
+         lambda nn: nn.functional.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), stride=2,
+             padding="same")),
+    case("unknown-padding-string", RuntimeError, ["padding", "'full'"],
+         lambda nn: nn.functional.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), padding="full")),
+    case("zero-stride", RuntimeError, [zero("stride")],
+         lambda nn: nn.functional.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), stride=0)),
+    case("negative-padding", RuntimeError, ["padding=", "-1"],
+         lambda nn: nn.functional.conv2d(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), padding=-1)),
+    case("zero-groups", RuntimeError, [zero("groups")],
+         lambda nn: nn.functional.conv2d(zeros(1, 4, 5, 5), zeros(4, 4, 3, 3), groups=0)),
+    case("out-channels-not-divisible-by-groups", RuntimeError, ["groups=2", "[5, 2, 3, 3]"],
+         lambda nn: nn.functional.conv2d(zeros(1, 4, 5, 5), zeros(5, 2, 3, 3), groups=2)),
+    case("input-channels-vs-weight", RuntimeError,
+         ["input[1, 2, 5, 5]", "3 channels", "2 channels"],
+         lambda nn: nn.functional.conv2d(zeros(1, 2, 5, 5), zeros(4, 3, 3, 3))),
+    case("bias-of-wrong-size", RuntimeError, ["bias", "[2]"],
+         lambda nn: nn.functional.conv2d(zeros(1, 1, 5, 5), zeros(4, 1, 3, 3), zeros(2))),
+    case("bias-of-shape-(4,1)", RuntimeError, ["bias", "[4, 1]"],
+         lambda nn: nn.functional.conv2d(zeros(1, 1, 5, 5), zeros(4, 1, 3, 3), zeros(4, 1))),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("build", "torch_type", "names"), FUNCTIONAL_CONV_CASES)
@@ -392,28 +267,18 @@ def test_functional_conv2d(build: Any, torch_type: type[Exception], names: Any) 
     _run_cases(build, torch_type, names)
 
 
+# fmt: off
 DEFINITION_CASES = [
-    case(
-        "padding-same-with-stride-2",
-        lambda F: F.conv2d_definition(
-            zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), stride=2, padding="same"
-        ),
-        RuntimeError,
-        ["padding='same'", "stride=2"],
-    ),
-    case(
-        "kernel-larger-than-input",
-        lambda F: F.conv2d_definition(zeros(1, 1, 3, 3), zeros(1, 1, 5, 5)),
-        RuntimeError,
-        ["Kernel size", "(5 x 5)", "(3 x 3)"],
-    ),
-    case(
-        "input-channels-vs-weight",
-        lambda F: F.conv2d_definition(zeros(1, 2, 5, 5), zeros(4, 3, 3, 3)),
-        RuntimeError,
-        ["input[1, 2, 5, 5]", "3 channels", "2 channels"],
-    ),
+    case("padding-same-with-stride-2", RuntimeError, ["padding='same'", "stride=2"],
+         lambda F: F.conv2d_definition(zeros(1, 1, 5, 5), zeros(1, 1, 3, 3), stride=2,
+             padding="same")),
+    case("kernel-larger-than-input", RuntimeError, ["Kernel size", "(5 x 5)", "(3 x 3)"],
+         lambda F: F.conv2d_definition(zeros(1, 1, 3, 3), zeros(1, 1, 5, 5))),
+    case("input-channels-vs-weight", RuntimeError,
+         ["input[1, 2, 5, 5]", "3 channels", "2 channels"],
+         lambda F: F.conv2d_definition(zeros(1, 2, 5, 5), zeros(4, 3, 3, 3))),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("build", "torch_type", "names"), DEFINITION_CASES)
@@ -433,35 +298,21 @@ class _DefinitionAsConv:
     conv2d_definition = staticmethod(TF.conv2d)
 
 
+# fmt: off
 LAZY_CONV_CASES = [
-    case(
-        "in_channels-not-divisible-by-groups",
-        lambda nn: nn.LazyConv2d(4, 3, groups=2)(zeros(1, 3, 5, 5)),
-        ValueError,
-        ["in_channels=3", "groups=2"],
-    ),
-    case(
-        "2d-input", lambda nn: nn.LazyConv2d(4, 3)(zeros(5, 5)), RuntimeError, ["input", "[5, 5]"]
-    ),
-    case(
-        "5d-input",
-        lambda nn: nn.LazyConv2d(4, 3)(zeros(1, 1, 1, 5, 5)),
-        RuntimeError,
-        ["input", "[1, 1, 1, 5, 5]"],
-    ),
-    case(
-        "second-input-with-other-channels",
-        lambda nn: (lambda m: (m(zeros(1, 3, 5, 5)), m(zeros(1, 2, 5, 5))))(nn.LazyConv2d(4, 3)),
-        RuntimeError,
-        ["input[1, 2, 5, 5]", "3 channels", "2 channels"],
-    ),
-    case(
-        "out_channels-not-divisible-by-groups",
-        lambda nn: nn.LazyConv2d(5, 3, groups=2)(zeros(1, 4, 5, 5)),
-        RuntimeError,
-        ["groups=2", "5"],
-    ),
+    case("in_channels-not-divisible-by-groups", ValueError, ["in_channels=3", "groups=2"],
+         lambda nn: nn.LazyConv2d(4, 3, groups=2)(zeros(1, 3, 5, 5))),
+    case("2d-input", RuntimeError, ["input", "[5, 5]"],
+         lambda nn: nn.LazyConv2d(4, 3)(zeros(5, 5))),
+    case("5d-input", RuntimeError, ["input", "[1, 1, 1, 5, 5]"],
+         lambda nn: nn.LazyConv2d(4, 3)(zeros(1, 1, 1, 5, 5))),
+    case("second-input-with-other-channels", RuntimeError,
+         ["input[1, 2, 5, 5]", "3 channels", "2 channels"],
+         lambda nn: (lambda m: (m(zeros(1, 3, 5, 5)), m(zeros(1, 2, 5, 5))))(nn.LazyConv2d(4, 3))),
+    case("out_channels-not-divisible-by-groups", RuntimeError, ["groups=2", "5"],
+         lambda nn: nn.LazyConv2d(5, 3, groups=2)(zeros(1, 4, 5, 5))),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("build", "torch_type", "names"), LAZY_CONV_CASES)
@@ -480,34 +331,20 @@ def test_lazy_conv2d_failed_first_call_leaves_it_usable() -> None:
 
 # --------------------------------------------------------------------------------- linear
 
+# fmt: off
 LINEAR_CASES = [
-    case(
-        "in_features-vs-input-last-dim",
-        lambda nn: nn.Linear(3, 4)(zeros(2, 5)),
-        RuntimeError,
-        ["in_features=3", "[2, 5]"],
-    ),
-    case(
-        "in_features-vs-1d-input",
-        lambda nn: nn.Linear(3, 4)(zeros(5)),
-        RuntimeError,
-        ["in_features=3", "[5]"],
-    ),
-    case("0d-input", lambda nn: nn.Linear(3, 4)(torch.zeros(())), RuntimeError, ["input", "[]"]),
-    case(
-        "functional-in_features-vs-input",
-        lambda nn: nn.functional.linear(zeros(2, 5), zeros(4, 3)),
-        RuntimeError,
-        ["in_features=3", "[2, 5]"],
-    ),
-    case(
-        "lazy-second-input-with-other-features",
-        lambda nn: (lambda m: (m(zeros(2, 3)), m(zeros(2, 5))))(nn.LazyLinear(4)),
-        RuntimeError,
-        ["in_features=3", "[2, 5]"],
-    ),
-    case("negative-in_features", lambda nn: nn.Linear(-1, 3), RuntimeError, ["in_features", "-1"]),
+    case("in_features-vs-input-last-dim", RuntimeError, ["in_features=3", "[2, 5]"],
+         lambda nn: nn.Linear(3, 4)(zeros(2, 5))),
+    case("in_features-vs-1d-input", RuntimeError, ["in_features=3", "[5]"],
+         lambda nn: nn.Linear(3, 4)(zeros(5))),
+    case("0d-input", RuntimeError, ["input", "[]"], lambda nn: nn.Linear(3, 4)(torch.zeros(()))),
+    case("functional-in_features-vs-input", RuntimeError, ["in_features=3", "[2, 5]"],
+         lambda nn: nn.functional.linear(zeros(2, 5), zeros(4, 3))),
+    case("lazy-second-input-with-other-features", RuntimeError, ["in_features=3", "[2, 5]"],
+         lambda nn: (lambda m: (m(zeros(2, 3)), m(zeros(2, 5))))(nn.LazyLinear(4))),
+    case("negative-in_features", RuntimeError, ["in_features", "-1"], lambda nn: nn.Linear(-1, 3)),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("build", "torch_type", "names"), LINEAR_CASES)
@@ -517,113 +354,46 @@ def test_linear(build: Any, torch_type: type[Exception], names: Any) -> None:
 
 # ------------------------------------------------------------------------- normalization
 
+# fmt: off
 BATCH_NORM_CASES = [
-    case(
-        "BatchNorm1d-4d-input",
-        lambda nn: nn.BatchNorm1d(3)(zeros(2, 3, 4, 4)),
-        ValueError,
-        ["input", "4D", "[2, 3, 4, 4]"],
-    ),
-    case(
-        "BatchNorm2d-2d-input",
-        lambda nn: nn.BatchNorm2d(3)(zeros(2, 3)),
-        ValueError,
-        ["input", "2D", "[2, 3]"],
-    ),
-    case(
-        "BatchNorm2d-3d-input",
-        lambda nn: nn.BatchNorm2d(3)(zeros(3, 4, 4)),
-        ValueError,
-        ["input", "3D", "[3, 4, 4]"],
-    ),
-    case(
-        "LazyBatchNorm1d-4d-input",
-        lambda nn: nn.LazyBatchNorm1d()(zeros(2, 3, 4, 4)),
-        ValueError,
-        ["input", "4D", "[2, 3, 4, 4]"],
-    ),
-    case(
-        "LazyBatchNorm2d-2d-input",
-        lambda nn: nn.LazyBatchNorm2d()(zeros(2, 3)),
-        ValueError,
-        ["input", "2D", "[2, 3]"],
-    ),
-    case(
-        "BatchNorm2d-channel-mismatch",
-        lambda nn: nn.BatchNorm2d(3)(zeros(2, 4, 2, 2)),
-        RuntimeError,
-        ["running_mean", "4 elements", "not 3"],
-    ),
-    case(
-        "BatchNorm1d-channel-mismatch",
-        lambda nn: nn.BatchNorm1d(3)(zeros(2, 4)),
-        RuntimeError,
-        ["running_mean", "4 elements", "not 3"],
-    ),
-    case(
-        "BatchNorm2d-channel-mismatch-eval",
-        lambda nn: nn.BatchNorm2d(3).eval()(zeros(2, 4, 2, 2)),
-        RuntimeError,
-        ["running_mean", "4 elements", "not 3"],
-    ),
-    case(
-        "BatchNorm2d-channel-mismatch-untracked",
-        lambda nn: nn.BatchNorm2d(3, track_running_stats=False)(zeros(2, 4, 2, 2)),
-        RuntimeError,
-        ["weight", "4 elements", "not 3"],
-    ),
-    case(
-        "BatchNorm1d-one-value-per-channel",
-        lambda nn: nn.BatchNorm1d(3)(zeros(1, 3)),
-        ValueError,
-        ["per channel", "[1, 3]"],
-    ),
-    case(
-        "BatchNorm1d-3d-one-value-per-channel",
-        lambda nn: nn.BatchNorm1d(3)(zeros(1, 3, 1)),
-        ValueError,
-        ["per channel", "[1, 3, 1]"],
-    ),
-    case(
-        "BatchNorm2d-one-value-per-channel",
-        lambda nn: nn.BatchNorm2d(3)(zeros(1, 3, 1, 1)),
-        ValueError,
-        ["per channel", "[1, 3, 1, 1]"],
-    ),
-    case(
-        "LazyBatchNorm1d-one-value-per-channel",
-        lambda nn: nn.LazyBatchNorm1d()(zeros(1, 3)),
-        ValueError,
-        ["per channel", "[1, 3]"],
-    ),
-    case(
-        "functional-one-value-per-channel",
-        lambda nn: nn.functional.batch_norm(zeros(1, 3), zeros(3), torch.ones(3), training=True),
-        ValueError,
-        ["per channel", "[1, 3]"],
-    ),
-    case(
-        "functional-channel-mismatch",
-        lambda nn: nn.functional.batch_norm(zeros(2, 4), zeros(3), torch.ones(3)),
-        RuntimeError,
-        ["running_mean", "4 elements", "not 3"],
-    ),
-    case(
-        "functional-eval-without-running-stats",
-        lambda nn: nn.functional.batch_norm(zeros(2, 3), None, None, training=False),
-        RuntimeError,
-        ["running_mean"],
-    ),
-    case(
-        "functional-1d-input",
-        lambda nn: nn.functional.batch_norm(zeros(3), zeros(3), torch.ones(3)),
-        RuntimeError,
-        ["input", "[3]"],
-    ),
-    case(
-        "negative-num_features", lambda nn: nn.BatchNorm1d(-1), RuntimeError, ["num_features", "-1"]
-    ),
+    case("BatchNorm1d-4d-input", ValueError, ["input", "4D", "[2, 3, 4, 4]"],
+         lambda nn: nn.BatchNorm1d(3)(zeros(2, 3, 4, 4))),
+    case("BatchNorm2d-2d-input", ValueError, ["input", "2D", "[2, 3]"],
+         lambda nn: nn.BatchNorm2d(3)(zeros(2, 3))),
+    case("BatchNorm2d-3d-input", ValueError, ["input", "3D", "[3, 4, 4]"],
+         lambda nn: nn.BatchNorm2d(3)(zeros(3, 4, 4))),
+    case("LazyBatchNorm1d-4d-input", ValueError, ["input", "4D", "[2, 3, 4, 4]"],
+         lambda nn: nn.LazyBatchNorm1d()(zeros(2, 3, 4, 4))),
+    case("LazyBatchNorm2d-2d-input", ValueError, ["input", "2D", "[2, 3]"],
+         lambda nn: nn.LazyBatchNorm2d()(zeros(2, 3))),
+    case("BatchNorm2d-channel-mismatch", RuntimeError, ["running_mean", "4 elements", "not 3"],
+         lambda nn: nn.BatchNorm2d(3)(zeros(2, 4, 2, 2))),
+    case("BatchNorm1d-channel-mismatch", RuntimeError, ["running_mean", "4 elements", "not 3"],
+         lambda nn: nn.BatchNorm1d(3)(zeros(2, 4))),
+    case("BatchNorm2d-channel-mismatch-eval", RuntimeError, ["running_mean", "4 elements", "not 3"],
+         lambda nn: nn.BatchNorm2d(3).eval()(zeros(2, 4, 2, 2))),
+    case("BatchNorm2d-channel-mismatch-untracked", RuntimeError, ["weight", "4 elements", "not 3"],
+         lambda nn: nn.BatchNorm2d(3, track_running_stats=False)(zeros(2, 4, 2, 2))),
+    case("BatchNorm1d-one-value-per-channel", ValueError, ["per channel", "[1, 3]"],
+         lambda nn: nn.BatchNorm1d(3)(zeros(1, 3))),
+    case("BatchNorm1d-3d-one-value-per-channel", ValueError, ["per channel", "[1, 3, 1]"],
+         lambda nn: nn.BatchNorm1d(3)(zeros(1, 3, 1))),
+    case("BatchNorm2d-one-value-per-channel", ValueError, ["per channel", "[1, 3, 1, 1]"],
+         lambda nn: nn.BatchNorm2d(3)(zeros(1, 3, 1, 1))),
+    case("LazyBatchNorm1d-one-value-per-channel", ValueError, ["per channel", "[1, 3]"],
+         lambda nn: nn.LazyBatchNorm1d()(zeros(1, 3))),
+    case("functional-one-value-per-channel", ValueError, ["per channel", "[1, 3]"],
+         lambda nn: nn.functional.batch_norm(zeros(1, 3), zeros(3), torch.ones(3), training=True)),
+    case("functional-channel-mismatch", RuntimeError, ["running_mean", "4 elements", "not 3"],
+         lambda nn: nn.functional.batch_norm(zeros(2, 4), zeros(3), torch.ones(3))),
+    case("functional-eval-without-running-stats", RuntimeError, ["running_mean"],
+         lambda nn: nn.functional.batch_norm(zeros(2, 3), None, None, training=False)),
+    case("functional-1d-input", RuntimeError, ["input", "[3]"],
+         lambda nn: nn.functional.batch_norm(zeros(3), zeros(3), torch.ones(3))),
+    case("negative-num_features", RuntimeError, ["num_features", "-1"],
+         lambda nn: nn.BatchNorm1d(-1)),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("build", "torch_type", "names"), BATCH_NORM_CASES)
@@ -689,62 +459,29 @@ def test_functional_batch_norm_failed_call_changes_no_running_stats() -> None:
     assert torch.equal(var, torch.tensor([1.5, 0.25, 4.0]))
 
 
+# fmt: off
 LAYER_GROUP_NORM_CASES = [
-    case(
-        "LayerNorm-normalized_shape-vs-input",
-        lambda nn: nn.LayerNorm(4)(zeros(2, 5)),
-        RuntimeError,
-        ["normalized_shape=[4]", "[2, 5]"],
-    ),
-    case(
-        "LayerNorm-2d-normalized_shape-vs-input",
-        lambda nn: nn.LayerNorm([3, 4])(zeros(2, 4, 3)),
-        RuntimeError,
-        ["normalized_shape=[3, 4]", "[2, 4, 3]"],
-    ),
-    case(
-        "LayerNorm-input-with-fewer-dims",
-        lambda nn: nn.LayerNorm([2, 3, 4])(zeros(3, 4)),
-        RuntimeError,
-        ["normalized_shape=[2, 3, 4]", "[3, 4]"],
-    ),
-    case(
-        "functional-layer_norm-normalized_shape-vs-input",
-        lambda nn: nn.functional.layer_norm(zeros(2, 5), [4]),
-        RuntimeError,
-        ["normalized_shape=[4]", "[2, 5]"],
-    ),
-    case(
-        "LayerNorm-negative-normalized_shape",
-        lambda nn: nn.LayerNorm(-1),
-        RuntimeError,
-        ["normalized_shape", "-1"],
-    ),
-    case(
-        "GroupNorm-channels-not-divisible-by-groups",
-        lambda nn: nn.GroupNorm(3, 4),
-        ValueError,
-        ["num_channels (4)", "num_groups (3)"],
-    ),
-    case(
-        "GroupNorm-input-channels-vs-num_channels",
-        lambda nn: nn.GroupNorm(2, 4)(zeros(2, 6, 3, 3)),
-        RuntimeError,
-        ["4", "[2, 6, 3, 3]"],
-    ),
-    case(
-        "GroupNorm-1d-input",
-        lambda nn: nn.GroupNorm(2, 4)(zeros(4)),
-        RuntimeError,
-        ["dimensions", "1"],
-    ),
-    case(
-        "functional-group_norm-channels-not-divisible",
-        lambda nn: nn.functional.group_norm(zeros(2, 4, 3, 3), 3),
-        RuntimeError,
-        ["num_groups=3", "[2, 4, 3, 3]"],
-    ),
+    case("LayerNorm-normalized_shape-vs-input", RuntimeError, ["normalized_shape=[4]", "[2, 5]"],
+         lambda nn: nn.LayerNorm(4)(zeros(2, 5))),
+    case("LayerNorm-2d-normalized_shape-vs-input", RuntimeError,
+         ["normalized_shape=[3, 4]", "[2, 4, 3]"], lambda nn: nn.LayerNorm([3, 4])(zeros(2, 4, 3))),
+    case("LayerNorm-input-with-fewer-dims", RuntimeError, ["normalized_shape=[2, 3, 4]", "[3, 4]"],
+         lambda nn: nn.LayerNorm([2, 3, 4])(zeros(3, 4))),
+    case("functional-layer_norm-normalized_shape-vs-input", RuntimeError,
+         ["normalized_shape=[4]", "[2, 5]"], lambda nn: nn.functional.layer_norm(zeros(2, 5), [4])),
+    case("LayerNorm-negative-normalized_shape", RuntimeError, ["normalized_shape", "-1"],
+         lambda nn: nn.LayerNorm(-1)),
+    case("GroupNorm-channels-not-divisible-by-groups", ValueError,
+         ["num_channels (4)", "num_groups (3)"], lambda nn: nn.GroupNorm(3, 4)),
+    case("GroupNorm-input-channels-vs-num_channels", RuntimeError, ["4", "[2, 6, 3, 3]"],
+         lambda nn: nn.GroupNorm(2, 4)(zeros(2, 6, 3, 3))),
+    case("GroupNorm-1d-input", RuntimeError, ["dimensions", "1"],
+         lambda nn: nn.GroupNorm(2, 4)(zeros(4))),
+    case("functional-group_norm-channels-not-divisible", RuntimeError,
+         ["num_groups=3", "[2, 4, 3, 3]"],
+         lambda nn: nn.functional.group_norm(zeros(2, 4, 3, 3), 3)),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("build", "torch_type", "names"), LAYER_GROUP_NORM_CASES)
@@ -754,31 +491,20 @@ def test_layer_and_group_norm(build: Any, torch_type: type[Exception], names: An
 
 # ------------------------------------------------------------------ dropout and flatten
 
+# fmt: off
 DROPOUT_CASES = [
-    case("module-p=1.5", lambda nn: nn.Dropout(1.5)(zeros(3)), ValueError, ["p=1.5"]),
-    case("module-p=-0.1", lambda nn: nn.Dropout(-0.1)(zeros(3)), ValueError, ["p=-0.1"]),
-    case(
-        "functional-p=1.5", lambda nn: nn.functional.dropout(zeros(3), 1.5), ValueError, ["p=1.5"]
-    ),
-    case(
-        "functional-p=-0.1",
-        lambda nn: nn.functional.dropout(zeros(3), -0.1),
-        ValueError,
-        ["p=-0.1"],
-    ),
-    case(
-        "functional-p=1.5-eval",
-        lambda nn: nn.functional.dropout(zeros(3), 1.5, training=False),
-        ValueError,
-        ["p=1.5"],
-    ),
-    case(
-        "functional-p=1.5-inplace",
-        lambda nn: nn.functional.dropout(zeros(3), 1.5, inplace=True),
-        ValueError,
-        ["p=1.5"],
-    ),
+    case("module-p=1.5", ValueError, ["p=1.5"], lambda nn: nn.Dropout(1.5)(zeros(3))),
+    case("module-p=-0.1", ValueError, ["p=-0.1"], lambda nn: nn.Dropout(-0.1)(zeros(3))),
+    case("functional-p=1.5", ValueError, ["p=1.5"],
+         lambda nn: nn.functional.dropout(zeros(3), 1.5)),
+    case("functional-p=-0.1", ValueError, ["p=-0.1"],
+         lambda nn: nn.functional.dropout(zeros(3), -0.1)),
+    case("functional-p=1.5-eval", ValueError, ["p=1.5"],
+         lambda nn: nn.functional.dropout(zeros(3), 1.5, training=False)),
+    case("functional-p=1.5-inplace", ValueError, ["p=1.5"],
+         lambda nn: nn.functional.dropout(zeros(3), 1.5, inplace=True)),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("build", "torch_type", "names"), DROPOUT_CASES)
@@ -793,20 +519,14 @@ def test_dropout_inplace_failure_leaves_input_alone() -> None:
     assert torch.equal(x, torch.arange(1.0, 5.0))
 
 
+# fmt: off
 FLATTEN_CASES = [
-    case(
-        "start_dim-out-of-range",
-        lambda nn: nn.Flatten(start_dim=3)(zeros(2, 3)),
-        IndexError,
-        ["out of range", "3"],
-    ),
-    case(
-        "start_dim-after-end_dim",
-        lambda nn: nn.Flatten(start_dim=2, end_dim=1)(zeros(2, 3, 4)),
-        RuntimeError,
-        ["start_dim", "end_dim"],
-    ),
+    case("start_dim-out-of-range", IndexError, ["out of range", "3"],
+         lambda nn: nn.Flatten(start_dim=3)(zeros(2, 3))),
+    case("start_dim-after-end_dim", RuntimeError, ["start_dim", "end_dim"],
+         lambda nn: nn.Flatten(start_dim=2, end_dim=1)(zeros(2, 3, 4))),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("build", "torch_type", "names"), FLATTEN_CASES)
@@ -816,200 +536,79 @@ def test_flatten(build: Any, torch_type: type[Exception], names: Any) -> None:
 
 # -------------------------------------------------------------------------------- pooling
 
+# fmt: off
 POOL_CASES = [
-    case(
-        "MaxPool2d-2d-input",
-        lambda nn: nn.MaxPool2d(2)(zeros(4, 4)),
-        RuntimeError,
-        ["input", "[4, 4]"],
-    ),
-    case(
-        "MaxPool2d-5d-input",
-        lambda nn: nn.MaxPool2d(2)(zeros(1, 1, 1, 4, 4)),
-        RuntimeError,
-        ["input", "[1, 1, 1, 4, 4]"],
-    ),
-    case(
-        "AvgPool2d-2d-input",
-        lambda nn: nn.AvgPool2d(2)(zeros(4, 4)),
-        IndexError,
-        ["input", "[4, 4]"],
-    ),
-    case(
-        "AvgPool2d-5d-input",
-        lambda nn: nn.AvgPool2d(2)(zeros(1, 1, 1, 4, 4)),
-        RuntimeError,
-        ["input", "[1, 1, 1, 4, 4]"],
-    ),
-    case(
-        "AdaptiveAvgPool2d-2d-input",
-        lambda nn: nn.AdaptiveAvgPool2d(2)(zeros(4, 4)),
-        RuntimeError,
-        ["input", "[4, 4]"],
-    ),
-    case(
-        "AdaptiveMaxPool2d-2d-input",
-        lambda nn: nn.AdaptiveMaxPool2d(2)(zeros(4, 4)),
-        RuntimeError,
-        ["input", "[4, 4]"],
-    ),
-    case(
-        "MaxPool2d-empty-input",
-        lambda nn: nn.MaxPool2d(1)(zeros(1, 1, 0, 5)),
-        RuntimeError,
-        ["input", "[1, 1, 0, 5]"],
-    ),
-    case(
-        "MaxPool2d-kernel-larger-than-input",
-        lambda nn: nn.MaxPool2d(5)(zeros(1, 1, 3, 3)),
-        RuntimeError,
-        ["kernel_size=5", "3 x 3"],
-    ),
-    case(
-        "MaxPool2d-kernel-larger-than-padded-input",
-        lambda nn: nn.MaxPool2d(4, padding=1)(zeros(1, 1, 1, 1)),
-        RuntimeError,
-        ["kernel_size=4", "3 x 3"],
-    ),
-    case(
-        "MaxPool2d-dilated-kernel-larger-than-input",
-        lambda nn: nn.MaxPool2d(2, dilation=5)(zeros(1, 1, 3, 3)),
-        RuntimeError,
-        ["kernel_size=2", "dilation=5", "3 x 3"],
-    ),
-    case(
-        "AvgPool2d-kernel-larger-than-input",
-        lambda nn: nn.AvgPool2d(5)(zeros(1, 1, 3, 3)),
-        RuntimeError,
-        ["kernel_size=5", "3 x 3"],
-    ),
-    case(
-        "MaxPool2d-padding-over-half-kernel",
-        lambda nn: nn.MaxPool2d(2, padding=2)(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        ["padding=2", "kernel_size=2"],
-    ),
-    case(
-        "MaxPool2d-padding-over-half-kernel-in-width",
-        lambda nn: nn.MaxPool2d((2, 4), padding=(1, 3))(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        ["padding=(1, 3)", "kernel_size=(2, 4)"],
-    ),
-    case(
-        "AvgPool2d-padding-over-half-kernel",
-        lambda nn: nn.AvgPool2d(2, padding=2)(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        ["padding=2", "kernel_size=2"],
-    ),
-    case(
-        "functional-max_pool2d-padding-over-half-kernel",
-        lambda nn: nn.functional.max_pool2d(zeros(1, 1, 5, 5), 2, padding=2),
-        RuntimeError,
-        ["padding=2", "kernel_size=2"],
-    ),
-    case(
-        "MaxPool2d-zero-stride",
-        lambda nn: nn.MaxPool2d(2, stride=0)(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        [zero("stride")],
-    ),
-    case(
-        "MaxPool2d-zero-stride-in-width",
-        lambda nn: nn.functional.max_pool2d(zeros(1, 1, 5, 5), 2, stride=(1, 0)),
-        RuntimeError,
-        ["stride=(1, 0)"],
-    ),
-    case(
-        "AvgPool2d-zero-stride",
-        lambda nn: nn.AvgPool2d(2, stride=0)(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        [zero("stride")],
-    ),
-    case(
-        "MaxPool2d-negative-padding",
-        lambda nn: nn.MaxPool2d(2, padding=-1)(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        ["padding=", "-1"],
-    ),
-    case(
-        "MaxPool2d-zero-dilation",
-        lambda nn: nn.MaxPool2d(2, dilation=0)(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        [zero("dilation")],
-    ),
-    case(
-        "MaxPool2d-zero-kernel_size",
-        lambda nn: nn.MaxPool2d(0)(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        [zero("kernel_size")],
-    ),
-    case(
-        "MaxPool2d-kernel_size-of-three-values",
-        lambda nn: nn.MaxPool2d((2, 2, 2))(zeros(1, 1, 5, 5)),
-        RuntimeError,
-        ["kernel_size", "(2, 2, 2)"],
-    ),
-    case(
-        "AvgPool2d-divisor_override-zero",
-        lambda nn: nn.AvgPool2d(2, divisor_override=0)(zeros(1, 1, 4, 4)),
-        RuntimeError,
-        ["divisor_override=0"],
-    ),
-    case(
-        "functional-avg_pool2d-divisor_override-zero",
-        lambda nn: nn.functional.avg_pool2d(zeros(1, 1, 4, 4), 2, divisor_override=0),
-        RuntimeError,
-        ["divisor_override=0"],
-    ),
-    case(
-        "AdaptiveAvgPool2d-negative-output_size",
-        lambda nn: nn.AdaptiveAvgPool2d(-1)(zeros(1, 1, 4, 4)),
-        RuntimeError,
-        ["output_size", "-1"],
-    ),
-    case(
-        "AdaptiveMaxPool2d-negative-output_size",
-        lambda nn: nn.AdaptiveMaxPool2d(-1)(zeros(1, 1, 4, 4)),
-        RuntimeError,
-        ["output_size", "-1"],
-    ),
-    case(
-        "AdaptiveAvgPool2d-negative-output_width",
-        lambda nn: nn.AdaptiveAvgPool2d((2, -3))(zeros(1, 1, 4, 4)),
-        RuntimeError,
-        ["output_size", "-3"],
-    ),
-    case(
-        "AdaptiveMaxPool2d-negative-output_width",
-        lambda nn: nn.AdaptiveMaxPool2d((2, -3))(zeros(1, 1, 4, 4)),
-        RuntimeError,
-        ["output_size", "-3"],
-    ),
-    case(
-        "functional-adaptive_avg_pool2d-negative-output_size",
-        lambda nn: nn.functional.adaptive_avg_pool2d(zeros(1, 1, 4, 4), -1),
-        RuntimeError,
-        ["output_size", "-1"],
-    ),
-    case(
-        "AdaptiveAvgPool2d-output_size-of-three-values",
-        lambda nn: nn.AdaptiveAvgPool2d((1, 2, 3))(zeros(1, 1, 4, 4)),
-        RuntimeError,
-        ["output_size", "(1, 2, 3)"],
-    ),
-    case(
-        "AdaptiveMaxPool2d-output_size-of-three-values",
-        lambda nn: nn.AdaptiveMaxPool2d((1, 2, 3))(zeros(1, 1, 4, 4)),
-        RuntimeError,
-        ["output_size", "(1, 2, 3)"],
-    ),
-    case(
-        "AdaptiveAvgPool2d-float-output_size",
-        lambda nn: nn.AdaptiveAvgPool2d(2.5)(zeros(1, 1, 4, 4)),
-        TypeError,
-        ["output_size", "2.5"],
-    ),
+    case("MaxPool2d-2d-input", RuntimeError, ["input", "[4, 4]"],
+         lambda nn: nn.MaxPool2d(2)(zeros(4, 4))),
+    case("MaxPool2d-5d-input", RuntimeError, ["input", "[1, 1, 1, 4, 4]"],
+         lambda nn: nn.MaxPool2d(2)(zeros(1, 1, 1, 4, 4))),
+    case("AvgPool2d-2d-input", IndexError, ["input", "[4, 4]"],
+         lambda nn: nn.AvgPool2d(2)(zeros(4, 4))),
+    case("AvgPool2d-5d-input", RuntimeError, ["input", "[1, 1, 1, 4, 4]"],
+         lambda nn: nn.AvgPool2d(2)(zeros(1, 1, 1, 4, 4))),
+    case("AdaptiveAvgPool2d-2d-input", RuntimeError, ["input", "[4, 4]"],
+         lambda nn: nn.AdaptiveAvgPool2d(2)(zeros(4, 4))),
+    case("AdaptiveMaxPool2d-2d-input", RuntimeError, ["input", "[4, 4]"],
+         lambda nn: nn.AdaptiveMaxPool2d(2)(zeros(4, 4))),
+    case("MaxPool2d-empty-input", RuntimeError, ["input", "[1, 1, 0, 5]"],
+         lambda nn: nn.MaxPool2d(1)(zeros(1, 1, 0, 5))),
+    case("MaxPool2d-kernel-larger-than-input", RuntimeError, ["kernel_size=5", "3 x 3"],
+         lambda nn: nn.MaxPool2d(5)(zeros(1, 1, 3, 3))),
+    case("MaxPool2d-kernel-larger-than-padded-input", RuntimeError, ["kernel_size=4", "3 x 3"],
+         lambda nn: nn.MaxPool2d(4, padding=1)(zeros(1, 1, 1, 1))),
+    case("MaxPool2d-dilated-kernel-larger-than-input", RuntimeError,
+         ["kernel_size=2", "dilation=5", "3 x 3"],
+         lambda nn: nn.MaxPool2d(2, dilation=5)(zeros(1, 1, 3, 3))),
+    case("AvgPool2d-kernel-larger-than-input", RuntimeError, ["kernel_size=5", "3 x 3"],
+         lambda nn: nn.AvgPool2d(5)(zeros(1, 1, 3, 3))),
+    case("MaxPool2d-padding-over-half-kernel", RuntimeError, ["padding=2", "kernel_size=2"],
+         lambda nn: nn.MaxPool2d(2, padding=2)(zeros(1, 1, 5, 5))),
+    case("MaxPool2d-padding-over-half-kernel-in-width", RuntimeError,
+         ["padding=(1, 3)", "kernel_size=(2, 4)"],
+         lambda nn: nn.MaxPool2d((2, 4), padding=(1, 3))(zeros(1, 1, 5, 5))),
+    case("AvgPool2d-padding-over-half-kernel", RuntimeError, ["padding=2", "kernel_size=2"],
+         lambda nn: nn.AvgPool2d(2, padding=2)(zeros(1, 1, 5, 5))),
+    case("functional-max_pool2d-padding-over-half-kernel", RuntimeError,
+         ["padding=2", "kernel_size=2"],
+         lambda nn: nn.functional.max_pool2d(zeros(1, 1, 5, 5), 2, padding=2)),
+    case("MaxPool2d-zero-stride", RuntimeError, [zero("stride")],
+         lambda nn: nn.MaxPool2d(2, stride=0)(zeros(1, 1, 5, 5))),
+    case("MaxPool2d-zero-stride-in-width", RuntimeError, ["stride=(1, 0)"],
+         lambda nn: nn.functional.max_pool2d(zeros(1, 1, 5, 5), 2, stride=(1, 0))),
+    case("AvgPool2d-zero-stride", RuntimeError, [zero("stride")],
+         lambda nn: nn.AvgPool2d(2, stride=0)(zeros(1, 1, 5, 5))),
+    case("MaxPool2d-negative-padding", RuntimeError, ["padding=", "-1"],
+         lambda nn: nn.MaxPool2d(2, padding=-1)(zeros(1, 1, 5, 5))),
+    case("MaxPool2d-zero-dilation", RuntimeError, [zero("dilation")],
+         lambda nn: nn.MaxPool2d(2, dilation=0)(zeros(1, 1, 5, 5))),
+    case("MaxPool2d-zero-kernel_size", RuntimeError, [zero("kernel_size")],
+         lambda nn: nn.MaxPool2d(0)(zeros(1, 1, 5, 5))),
+    case("MaxPool2d-kernel_size-of-three-values", RuntimeError, ["kernel_size", "(2, 2, 2)"],
+         lambda nn: nn.MaxPool2d((2, 2, 2))(zeros(1, 1, 5, 5))),
+    case("AvgPool2d-divisor_override-zero", RuntimeError, ["divisor_override=0"],
+         lambda nn: nn.AvgPool2d(2, divisor_override=0)(zeros(1, 1, 4, 4))),
+    case("functional-avg_pool2d-divisor_override-zero", RuntimeError, ["divisor_override=0"],
+         lambda nn: nn.functional.avg_pool2d(zeros(1, 1, 4, 4), 2, divisor_override=0)),
+    case("AdaptiveAvgPool2d-negative-output_size", RuntimeError, ["output_size", "-1"],
+         lambda nn: nn.AdaptiveAvgPool2d(-1)(zeros(1, 1, 4, 4))),
+    case("AdaptiveMaxPool2d-negative-output_size", RuntimeError, ["output_size", "-1"],
+         lambda nn: nn.AdaptiveMaxPool2d(-1)(zeros(1, 1, 4, 4))),
+    case("AdaptiveAvgPool2d-negative-output_width", RuntimeError, ["output_size", "-3"],
+         lambda nn: nn.AdaptiveAvgPool2d((2, -3))(zeros(1, 1, 4, 4))),
+    case("AdaptiveMaxPool2d-negative-output_width", RuntimeError, ["output_size", "-3"],
+         lambda nn: nn.AdaptiveMaxPool2d((2, -3))(zeros(1, 1, 4, 4))),
+    case("functional-adaptive_avg_pool2d-negative-output_size", RuntimeError, ["output_size", "-1"],
+         lambda nn: nn.functional.adaptive_avg_pool2d(zeros(1, 1, 4, 4), -1)),
+    case("AdaptiveAvgPool2d-output_size-of-three-values", RuntimeError,
+         ["output_size", "(1, 2, 3)"],
+         lambda nn: nn.AdaptiveAvgPool2d((1, 2, 3))(zeros(1, 1, 4, 4))),
+    case("AdaptiveMaxPool2d-output_size-of-three-values", RuntimeError,
+         ["output_size", "(1, 2, 3)"],
+         lambda nn: nn.AdaptiveMaxPool2d((1, 2, 3))(zeros(1, 1, 4, 4))),
+    case("AdaptiveAvgPool2d-float-output_size", TypeError, ["output_size", "2.5"],
+         lambda nn: nn.AdaptiveAvgPool2d(2.5)(zeros(1, 1, 4, 4))),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("build", "torch_type", "names"), POOL_CASES)
@@ -1040,283 +639,107 @@ def test_pad2d_larger_than_input(mode: str, pads: tuple[int, ...], torch_mode: s
 
 # --------------------------------------------------------------------------------- shapes
 
+# fmt: off
 SHAPES_CASES = [
     # (call, exception, fragments of the message)
-    pytest.param(
-        lambda: shapes.conv_output_size(5, 3, stride=0),
-        ValueError,
-        ["stride=0"],
-        id="conv_output_size-zero-stride",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size(5, 3, stride=-1),
-        ValueError,
-        ["stride=-1"],
-        id="conv_output_size-negative-stride",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size(5, 3, padding=-1),
-        ValueError,
-        ["padding=-1"],
-        id="conv_output_size-negative-padding",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size(5, 3, padding=(1, -2)),
-        ValueError,
-        ["padding", "-2"],
-        id="conv_output_size-negative-padding-after",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size(5, 3, dilation=0),
-        ValueError,
-        ["dilation=0"],
-        id="conv_output_size-zero-dilation",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size(0, 3),
-        ValueError,
-        ["in_size=0"],
-        id="conv_output_size-zero-in_size",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size(5, 0),
-        ValueError,
-        ["kernel_size=0"],
-        id="conv_output_size-zero-kernel_size",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size(5, 3, stride=2, padding="same"),
-        ValueError,
-        ["padding='same'", "stride=2"],
-        id="conv_output_size-same-with-stride-2",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size(5, 3, padding="full"),
-        ValueError,
-        ["padding", "'full'"],
-        id="conv_output_size-unknown-padding-string",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size(2, 5),
-        ValueError,
-        ["kernel_size=5", "2"],
-        id="conv_output_size-kernel-larger-than-input",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size(5, 3.0),
-        TypeError,
-        ["kernel_size", "3.0"],
-        id="conv_output_size-float-kernel_size",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size(5, True),
-        TypeError,
-        ["kernel_size", "True"],
-        id="conv_output_size-bool-kernel_size",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size("5", 3),
-        TypeError,
-        ["in_size", "'5'"],
-        id="conv_output_size-str-in_size",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size(5, 3, padding=1.5),
-        TypeError,
-        ["padding", "1.5"],
-        id="conv_output_size-float-padding",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size(5, 3, padding=(1, 2, 3)),
-        TypeError,
-        ["padding", "(1, 2, 3)"],
-        id="conv_output_size-padding-of-three-values",
-    ),
-    pytest.param(
-        lambda: shapes.conv_output_size(5, 3, stride=None),
-        TypeError,
-        ["stride", "None"],
-        id="conv_output_size-stride-None",
-    ),
-    pytest.param(
-        lambda: shapes.d2l_output_size(5, 3, total_padding=-1),
-        ValueError,
-        ["total_padding=-1"],
-        id="d2l_output_size-negative-total_padding",
-    ),
-    pytest.param(
-        lambda: shapes.d2l_output_size(2, 5),
-        ValueError,
-        ["kernel_size=5", "2"],
-        id="d2l_output_size-kernel-larger-than-input",
-    ),
-    pytest.param(
-        lambda: shapes.d2l_output_size(5, 3, stride=0),
-        ValueError,
-        ["stride=0"],
-        id="d2l_output_size-zero-stride",
-    ),
-    pytest.param(
-        lambda: shapes.pool_output_size(5, 2, padding=2),
-        ValueError,
-        ["padding=2", "kernel_size=2"],
-        id="pool_output_size-padding-over-half-kernel",
-    ),
-    pytest.param(
-        lambda: shapes.pool_output_size(2, 5),
-        ValueError,
-        ["kernel_size=5", "2"],
-        id="pool_output_size-kernel-larger-than-input",
-    ),
-    pytest.param(
-        lambda: shapes.pool_output_size(5, 2, stride=0),
-        ValueError,
-        ["stride=0"],
-        id="pool_output_size-zero-stride",
-    ),
-    pytest.param(
-        lambda: shapes.pool_output_size(5, 2, padding=-1),
-        ValueError,
-        ["padding=-1"],
-        id="pool_output_size-negative-padding",
-    ),
-    pytest.param(
-        lambda: shapes.pool_output_size(5, 2, dilation=0),
-        ValueError,
-        ["dilation=0"],
-        id="pool_output_size-zero-dilation",
-    ),
-    pytest.param(
-        lambda: shapes.pool_output_size(5, 2, stride=2.0),
-        TypeError,
-        ["stride", "2.0"],
-        id="pool_output_size-float-stride",
-    ),
-    pytest.param(
-        lambda: shapes.effective_kernel_size(0),
-        ValueError,
-        ["kernel_size=0"],
-        id="effective_kernel_size-zero-kernel_size",
-    ),
-    pytest.param(
-        lambda: shapes.effective_kernel_size(3, -1),
-        ValueError,
-        ["dilation=-1"],
-        id="effective_kernel_size-negative-dilation",
-    ),
-    pytest.param(
-        lambda: shapes.same_padding(3, dilation=0),
-        ValueError,
-        ["dilation=0"],
-        id="same_padding-zero-dilation",
-    ),
-    pytest.param(
-        lambda: shapes.adaptive_bins(4, 0),
-        ValueError,
-        ["out_size=0"],
-        id="adaptive_bins-zero-out_size",
-    ),
-    pytest.param(
-        lambda: shapes.adaptive_bins(4, -1),
-        ValueError,
-        ["out_size=-1"],
-        id="adaptive_bins-negative-out_size",
-    ),
-    pytest.param(
-        lambda: shapes.adaptive_bins(0, 2),
-        ValueError,
-        ["in_size=0"],
-        id="adaptive_bins-zero-in_size",
-    ),
-    pytest.param(
-        lambda: shapes.adaptive_bins(4, 2.0),
-        TypeError,
-        ["out_size", "2.0"],
-        id="adaptive_bins-float-out_size",
-    ),
-    pytest.param(
-        lambda: shapes.conv2d_output_shape((5, 5, 5), 3),
-        TypeError,
-        ["input_size", "(5, 5, 5)"],
-        id="conv2d_output_shape-three-sizes",
-    ),
-    pytest.param(
-        lambda: shapes.conv2d_output_shape((5, 5), 3, padding="full"),
-        ValueError,
-        ["padding", "'full'"],
-        id="conv2d_output_shape-unknown-padding-string",
-    ),
-    pytest.param(
-        lambda: shapes.conv2d_output_shape((5, 5), 3, stride=(1, 0)),
-        ValueError,
-        ["stride=0"],
-        id="conv2d_output_shape-zero-stride-in-width",
-    ),
-    pytest.param(
-        lambda: shapes.pool2d_output_shape((5, 5), 2, padding=2),
-        ValueError,
-        ["padding=2", "kernel_size=2"],
-        id="pool2d_output_shape-padding-over-half",
-    ),
-    pytest.param(
-        lambda: shapes.pool2d_output_shape((5, 5), (2, 2, 2)),
-        TypeError,
-        ["kernel_size", "(2, 2, 2)"],
-        id="pool2d_output_shape-kernel-of-three-values",
-    ),
+    case("conv_output_size-zero-stride", ValueError, ["stride=0"],
+         lambda: shapes.conv_output_size(5, 3, stride=0)),
+    case("conv_output_size-negative-stride", ValueError, ["stride=-1"],
+         lambda: shapes.conv_output_size(5, 3, stride=-1)),
+    case("conv_output_size-negative-padding", ValueError, ["padding=-1"],
+         lambda: shapes.conv_output_size(5, 3, padding=-1)),
+    case("conv_output_size-negative-padding-after", ValueError, ["padding", "-2"],
+         lambda: shapes.conv_output_size(5, 3, padding=(1, -2))),
+    case("conv_output_size-zero-dilation", ValueError, ["dilation=0"],
+         lambda: shapes.conv_output_size(5, 3, dilation=0)),
+    case("conv_output_size-zero-in_size", ValueError, ["in_size=0"],
+         lambda: shapes.conv_output_size(0, 3)),
+    case("conv_output_size-zero-kernel_size", ValueError, ["kernel_size=0"],
+         lambda: shapes.conv_output_size(5, 0)),
+    case("conv_output_size-same-with-stride-2", ValueError, ["padding='same'", "stride=2"],
+         lambda: shapes.conv_output_size(5, 3, stride=2, padding="same")),
+    case("conv_output_size-unknown-padding-string", ValueError, ["padding", "'full'"],
+         lambda: shapes.conv_output_size(5, 3, padding="full")),
+    case("conv_output_size-kernel-larger-than-input", ValueError, ["kernel_size=5", "2"],
+         lambda: shapes.conv_output_size(2, 5)),
+    case("conv_output_size-float-kernel_size", TypeError, ["kernel_size", "3.0"],
+         lambda: shapes.conv_output_size(5, 3.0)),
+    case("conv_output_size-bool-kernel_size", TypeError, ["kernel_size", "True"],
+         lambda: shapes.conv_output_size(5, True)),
+    case("conv_output_size-str-in_size", TypeError, ["in_size", "'5'"],
+         lambda: shapes.conv_output_size("5", 3)),
+    case("conv_output_size-float-padding", TypeError, ["padding", "1.5"],
+         lambda: shapes.conv_output_size(5, 3, padding=1.5)),
+    case("conv_output_size-padding-of-three-values", TypeError, ["padding", "(1, 2, 3)"],
+         lambda: shapes.conv_output_size(5, 3, padding=(1, 2, 3))),
+    case("conv_output_size-stride-None", TypeError, ["stride", "None"],
+         lambda: shapes.conv_output_size(5, 3, stride=None)),
+    case("d2l_output_size-negative-total_padding", ValueError, ["total_padding=-1"],
+         lambda: shapes.d2l_output_size(5, 3, total_padding=-1)),
+    case("d2l_output_size-kernel-larger-than-input", ValueError, ["kernel_size=5", "2"],
+         lambda: shapes.d2l_output_size(2, 5)),
+    case("d2l_output_size-zero-stride", ValueError, ["stride=0"],
+         lambda: shapes.d2l_output_size(5, 3, stride=0)),
+    case("pool_output_size-padding-over-half-kernel", ValueError, ["padding=2", "kernel_size=2"],
+         lambda: shapes.pool_output_size(5, 2, padding=2)),
+    case("pool_output_size-kernel-larger-than-input", ValueError, ["kernel_size=5", "2"],
+         lambda: shapes.pool_output_size(2, 5)),
+    case("pool_output_size-zero-stride", ValueError, ["stride=0"],
+         lambda: shapes.pool_output_size(5, 2, stride=0)),
+    case("pool_output_size-negative-padding", ValueError, ["padding=-1"],
+         lambda: shapes.pool_output_size(5, 2, padding=-1)),
+    case("pool_output_size-zero-dilation", ValueError, ["dilation=0"],
+         lambda: shapes.pool_output_size(5, 2, dilation=0)),
+    case("pool_output_size-float-stride", TypeError, ["stride", "2.0"],
+         lambda: shapes.pool_output_size(5, 2, stride=2.0)),
+    case("effective_kernel_size-zero-kernel_size", ValueError, ["kernel_size=0"],
+         lambda: shapes.effective_kernel_size(0)),
+    case("effective_kernel_size-negative-dilation", ValueError, ["dilation=-1"],
+         lambda: shapes.effective_kernel_size(3, -1)),
+    case("same_padding-zero-dilation", ValueError, ["dilation=0"],
+         lambda: shapes.same_padding(3, dilation=0)),
+    case("adaptive_bins-zero-out_size", ValueError, ["out_size=0"],
+         lambda: shapes.adaptive_bins(4, 0)),
+    case("adaptive_bins-negative-out_size", ValueError, ["out_size=-1"],
+         lambda: shapes.adaptive_bins(4, -1)),
+    case("adaptive_bins-zero-in_size", ValueError, ["in_size=0"],
+         lambda: shapes.adaptive_bins(0, 2)),
+    case("adaptive_bins-float-out_size", TypeError, ["out_size", "2.0"],
+         lambda: shapes.adaptive_bins(4, 2.0)),
+    case("conv2d_output_shape-three-sizes", TypeError, ["input_size", "(5, 5, 5)"],
+         lambda: shapes.conv2d_output_shape((5, 5, 5), 3)),
+    case("conv2d_output_shape-unknown-padding-string", ValueError, ["padding", "'full'"],
+         lambda: shapes.conv2d_output_shape((5, 5), 3, padding="full")),
+    case("conv2d_output_shape-zero-stride-in-width", ValueError, ["stride=0"],
+         lambda: shapes.conv2d_output_shape((5, 5), 3, stride=(1, 0))),
+    case("pool2d_output_shape-padding-over-half", ValueError, ["padding=2", "kernel_size=2"],
+         lambda: shapes.pool2d_output_shape((5, 5), 2, padding=2)),
+    case("pool2d_output_shape-kernel-of-three-values", TypeError, ["kernel_size", "(2, 2, 2)"],
+         lambda: shapes.pool2d_output_shape((5, 5), (2, 2, 2))),
 ]
+# fmt: on
 
 
+# fmt: off
 SHAPES_TYPE_CASES = [
-    pytest.param(
-        lambda: shapes.conv2d_output_shape((5.7, 5), 3),
-        TypeError,
-        ["input_size", "5.7"],
-        id="conv2d_output_shape-float-input_size",
-    ),
-    pytest.param(
-        lambda: shapes.conv2d_output_shape(("5", 5), 3),
-        TypeError,
-        ["input_size", "'5'"],
-        id="conv2d_output_shape-str-input_size",
-    ),
-    pytest.param(
-        lambda: shapes.conv2d_output_shape((5, 5), (3.9, 3)),
-        TypeError,
-        ["kernel_size", "3.9"],
-        id="conv2d_output_shape-float-kernel_size",
-    ),
-    pytest.param(
-        lambda: shapes.conv2d_output_shape((5, 5), 3, stride=(1.5, 1)),
-        TypeError,
-        ["stride", "1.5"],
-        id="conv2d_output_shape-float-stride",
-    ),
-    pytest.param(
-        lambda: shapes.conv2d_output_shape((5, 5), 3, dilation=(2.5, 1)),
-        TypeError,
-        ["dilation", "2.5"],
-        id="conv2d_output_shape-float-dilation",
-    ),
-    pytest.param(
-        lambda: shapes.conv2d_output_shape((5, 5), 3, padding=(True, 0)),
-        TypeError,
-        ["padding", "True"],
-        id="conv2d_output_shape-bool-padding",
-    ),
-    pytest.param(
-        lambda: shapes.pool2d_output_shape((5.9, 5), 2),
-        TypeError,
-        ["input_size", "5.9"],
-        id="pool2d_output_shape-float-input_size",
-    ),
-    pytest.param(
-        lambda: shapes.conv2d_output_shape((5, 5), 3, padding=((1, 1), (1, 1))),
-        TypeError,
-        ["padding", "((1, 1), (1, 1))"],
-        id="conv2d_output_shape-nested-padding",
-    ),
+    case("conv2d_output_shape-float-input_size", TypeError, ["input_size", "5.7"],
+         lambda: shapes.conv2d_output_shape((5.7, 5), 3)),
+    case("conv2d_output_shape-str-input_size", TypeError, ["input_size", "'5'"],
+         lambda: shapes.conv2d_output_shape(("5", 5), 3)),
+    case("conv2d_output_shape-float-kernel_size", TypeError, ["kernel_size", "3.9"],
+         lambda: shapes.conv2d_output_shape((5, 5), (3.9, 3))),
+    case("conv2d_output_shape-float-stride", TypeError, ["stride", "1.5"],
+         lambda: shapes.conv2d_output_shape((5, 5), 3, stride=(1.5, 1))),
+    case("conv2d_output_shape-float-dilation", TypeError, ["dilation", "2.5"],
+         lambda: shapes.conv2d_output_shape((5, 5), 3, dilation=(2.5, 1))),
+    case("conv2d_output_shape-bool-padding", TypeError, ["padding", "True"],
+         lambda: shapes.conv2d_output_shape((5, 5), 3, padding=(True, 0))),
+    case("pool2d_output_shape-float-input_size", TypeError, ["input_size", "5.9"],
+         lambda: shapes.pool2d_output_shape((5.9, 5), 2)),
+    case("conv2d_output_shape-nested-padding", TypeError, ["padding", "((1, 1), (1, 1))"],
+         lambda: shapes.conv2d_output_shape((5, 5), 3, padding=((1, 1), (1, 1)))),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("call", "error", "names"), SHAPES_CASES + SHAPES_TYPE_CASES)
