@@ -2,7 +2,8 @@
 
 Each factory returns an ``nn.Sequential`` whose top-level children are the stages of
 the book's ``net``, with the same layers and hyper-parameters and lazy input
-channels, so :func:`layer_summary` over its children gives the book's table.
+channels, so :func:`layer_summary` over its children gives the book's table. The code
+reads as the book's: ``nn`` is :mod:`refimpl.nn`, torch's names for refimpl's layers.
 :func:`to_torch` converts a model into its twin built from ``torch.nn``'s layers.
 """
 
