@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 import refimpl
+from refimpl.models import to_torch
 
 MODULES = [name for name in refimpl.__all__ if name[0].isupper()]
 
@@ -87,6 +88,25 @@ def test_same_initialization_and_state_dict_both_ways(name, args, kwargs):
     theirs.load_state_dict(ours.state_dict())
     for key, value in theirs.state_dict().items():
         assert torch.equal(value, perturbed[key])
+
+
+@pytest.mark.parametrize("name, args, kwargs", CASES)
+def test_to_torch_gives_the_namesake_with_the_same_arguments_and_state(name, args, kwargs):
+    torch.manual_seed(11)
+    ours = getattr(refimpl, name)(*args, **kwargs).double().eval()
+    twin = to_torch(ours)
+    assert type(twin) is getattr(nn, name) and type(ours) is getattr(refimpl, name)
+    assert repr(twin) == repr(ours) and not twin.training
+    if name.startswith("Lazy"):  # twin still lazy: both materialize from one input, one seed
+        x = torch.randn(4, 6, 5, 5) if "Conv" in name or "2d" in name else torch.randn(4, 6)
+        for module in (ours, twin):
+            torch.manual_seed(12)
+            module(x.double())
+    state_ours, state_twin = ours.state_dict(), twin.state_dict()
+    assert list(state_twin) == list(state_ours)
+    for key, value in state_twin.items():
+        assert value.dtype == state_ours[key].dtype
+        assert torch.equal(value, state_ours[key]), key
 
 
 def test_modules_compose_with_sequential():

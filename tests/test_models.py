@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.nn.modules.lazy import LazyModuleMixin
 
+import refimpl
 from refimpl import models
-from refimpl.models import layer_summary
+from refimpl.models import layer_summary, small
 
 # factory, a small input side for the parity runs (fast in float64), the book's input side
 MODELS = {
@@ -36,21 +38,20 @@ BOOK_SHAPES = {
 
 
 def twins(name: str) -> tuple[torch.nn.Module, torch.nn.Module, torch.Tensor]:
-    """The refimpl model and the same architecture from torch.nn, with equal weights."""
+    """The refimpl model, materialized in float64, and its torch twin from ``to_torch``."""
     factory, side, _ = MODELS[name]
     x = torch.randn(2, 1, side, side, dtype=torch.float64)
-    ours, theirs = factory(), factory(layers=torch.nn)
-    ours.eval()(x.float())  # materialize the lazy layers
-    theirs.eval()(x.float())
-    theirs.load_state_dict(ours.state_dict())
-    return ours.double(), theirs.double(), x
+    ours = factory().double()
+    ours.eval()(x)  # materialize the lazy layers
+    return ours, models.to_torch(ours), x
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_model_equals_its_torch_twin(name):
-    ours, theirs, x = twins(name)
-    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
-    assert count(ours) == count(theirs)
+def refimpl_layers(model: torch.nn.Module) -> list[str]:
+    return [n for n, m in model.named_modules() if type(m).__module__.startswith("refimpl.modules")]
+
+
+def assert_twins_agree(ours: torch.nn.Module, theirs: torch.nn.Module, x: torch.Tensor) -> None:
+    """Outputs, input and parameter gradients, then buffers: in eval mode, then in training."""
     for training in (False, True):
         ours.train(training)
         theirs.train(training)
@@ -65,12 +66,91 @@ def test_model_equals_its_torch_twin(name):
         # batch norm over tiny batches is ill-conditioned: gradients agree to ~1e-7 here
         torch.testing.assert_close(x_ours.grad, x_theirs.grad, rtol=1e-6, atol=1e-6)
         grads_theirs = dict(theirs.named_parameters())
+        assert grads_theirs.keys() == dict(ours.named_parameters()).keys()
         for key, p in ours.named_parameters():
             torch.testing.assert_close(p.grad, grads_theirs[key].grad, rtol=1e-6, atol=1e-6)
-        for (key, b_ours), b_theirs in zip(ours.named_buffers(), theirs.buffers()):
-            torch.testing.assert_close(b_ours, b_theirs, msg=key)
+        buffers_theirs = dict(theirs.named_buffers())
+        assert buffers_theirs.keys() == dict(ours.named_buffers()).keys()
+        for key, b in ours.named_buffers():  # running statistics after the training step
+            torch.testing.assert_close(b, buffers_theirs[key], msg=key)
         ours.zero_grad()
         theirs.zero_grad()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_model_equals_its_torch_twin(name):
+    ours, theirs, x = twins(name)
+    assert refimpl_layers(theirs) == []  # every layer is torch's now ...
+    assert refimpl_layers(ours) != []  # ... and the model converted is unchanged
+    assert repr(theirs) == repr(ours)
+    state_ours, state_theirs = ours.state_dict(), theirs.state_dict()
+    assert state_theirs.keys() == state_ours.keys()
+    assert all(torch.equal(state_ours[k], v) for k, v in state_theirs.items())
+    assert_twins_agree(ours, theirs, x)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_twin_of_an_unmaterialized_model_is_lazy_and_draws_the_same_weights(name):
+    factory, side, _ = MODELS[name]
+    ours = factory()
+    theirs = models.to_torch(ours)
+    lazy = [type(m).__name__ for m in theirs.modules() if isinstance(m, LazyModuleMixin)]
+    assert lazy and all(kind.startswith("Lazy") for kind in lazy)
+    assert refimpl_layers(theirs) == []
+    x = torch.randn(2, 1, side, side)
+    for model in (ours, theirs):
+        torch.manual_seed(0)
+        model.eval()(x)  # materialize: refimpl and torch initialize alike, draw for draw
+    state_ours, state_theirs = ours.state_dict(), theirs.state_dict()
+    assert state_theirs.keys() == state_ours.keys()
+    assert all(torch.equal(state_ours[k], v) for k, v in state_theirs.items())
+    assert_twins_agree(ours.double(), theirs.double(), x.double())
+
+
+def test_twin_keeps_blocks_and_their_forward():
+    block = models.Residual(6, use_1x1conv=True, strides=2)
+    block.eval()(torch.randn(2, 3, 8, 8))
+    twin = models.to_torch(block)
+    assert type(twin) is models.Residual and twin is not block
+    assert type(twin.conv1) is torch.nn.Conv2d and type(block.conv1) is refimpl.Conv2d
+    assert not twin.training  # each module's mode is kept
+    block.conv3.weight.requires_grad_(False)
+    assert not models.to_torch(block).conv3.weight.requires_grad
+
+
+def test_twin_of_a_torch_module_is_a_copy():
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Sigmoid())
+    twin = models.to_torch(net)
+    assert repr(twin) == repr(net) and twin[0] is not net[0]
+    assert torch.equal(twin[0].weight, net[0].weight)
+
+
+class _Scale(torch.nn.Module):
+    """A module with a parameter of its own: neither a refimpl layer nor torch's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gain = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.gain * x
+
+
+class _MyConv(refimpl.Conv2d):
+    """A refimpl layer subclassed: its forward may no longer be Conv2d's."""
+
+
+@pytest.mark.parametrize(
+    "module, named",
+    [
+        (torch.nn.Sequential(refimpl.ReLU(), torch.nn.Sequential(_Scale())), "_Scale"),
+        (_MyConv(1, 2, 3), "_MyConv"),
+    ],
+    ids=["own-parameter", "refimpl-subclass"],
+)
+def test_twin_refuses_what_it_cannot_convert(module, named):
+    with pytest.raises(TypeError, match=f"cannot convert .*{named}"):
+        models.to_torch(module)
 
 
 @pytest.mark.parametrize("name", BOOK_SHAPES)
@@ -133,20 +213,38 @@ def test_resnext_rejects_indivisible_cardinality():
         models.ResNeXtBlock(32, cardinality=3, bot_mul=1)
 
 
-def test_models_use_refimpl_layers_only():
-    import refimpl
+def test_nn_is_refimpl_layers_and_torch_containers():
+    for name in refimpl.modules.__all__:
+        assert getattr(refimpl.nn, name) is getattr(refimpl.modules, name)
+    from_torch = set(refimpl.nn.__all__) - set(refimpl.modules.__all__)
+    assert from_torch == set(refimpl.nn.FROM_TORCH)
+    for name in from_torch:  # torch's own class, and one that refimpl does not reimplement
+        assert getattr(refimpl.nn, name) is getattr(torch.nn, name)
+        assert name not in refimpl.modules.__all__
 
-    allowed = {torch.nn.Sequential, torch.nn.Sigmoid}
-    for name, (factory, side, _) in MODELS.items():
-        model = factory()
-        model.eval()(torch.zeros(2, 1, side, side))
-        for module in model.modules():
-            kind = type(module)
-            assert (
-                kind in allowed
-                or kind.__module__.startswith("refimpl")
-                or kind.__name__ in refimpl.__all__
-            ), f"{name}: {kind}"
+
+FACTORIES = {
+    **{name: (factory, side) for name, (factory, side, _) in MODELS.items()},
+    "lenet8": (small.lenet8, 8),
+    "deep_cnn": (lambda: small.deep_cnn(2, residual=True), 8),
+    "digits_cnn-gap": (lambda: small.digits_cnn(head="gap"), 8),
+    "digits_cnn-fc": (lambda: small.digits_cnn(head="fc"), 8),
+}
+
+
+@pytest.mark.parametrize("name", FACTORIES)
+def test_models_use_refimpl_layers_only(name):
+    """Every module is refimpl's, or a torch.nn class that refimpl.nn takes from torch."""
+    allowed = {getattr(torch.nn, n) for n in refimpl.nn.FROM_TORCH}
+    factory, side = FACTORIES[name]
+    model = factory()
+    model.eval()(torch.zeros(2, 1, side, side))
+    for key, module in model.named_modules():
+        kind = type(module)
+        if kind.__module__.startswith("torch."):
+            assert kind in allowed, f"{name}.{key}: torch's {kind.__name__}"
+        else:
+            assert kind.__module__.startswith("refimpl."), f"{name}.{key}: {kind}"
 
 
 def test_summary_restores_each_modules_mode():

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 import refimpl
+from refimpl.models import to_torch
 from refimpl.models.small import deep_cnn, digits_cnn, lenet8
 from refimpl.training import History, load_digits_split, materialize, train
 
@@ -62,17 +63,13 @@ def test_bad_arguments(subset):
 
 @pytest.mark.parametrize(
     "factory",
-    [
-        lambda L: lenet8(batch_norm=True, layers=L),
-        lambda L: deep_cnn(2, channels=4, residual=True, layers=L),
-    ],
+    [lambda: lenet8(batch_norm=True), lambda: deep_cnn(2, channels=4, residual=True)],
     ids=["lenet8-bn", "deep-residual"],
 )
 def test_refimpl_and_torch_twin_train_the_same_curve(factory, subset):
     torch.manual_seed(0)
-    ours = materialize(factory(refimpl), subset.x_train[:2])
-    twin = materialize(factory(nn), subset.x_train[:2])
-    twin.load_state_dict(ours.state_dict())
+    ours = materialize(factory(), subset.x_train[:2])
+    twin = to_torch(ours)
     a = train(ours, subset, epochs=3, lr=0.1, batch_size=32)
     b = train(twin, subset, epochs=3, lr=0.1, batch_size=32)
     for field in ("train_loss", "val_loss", "val_accuracy"):

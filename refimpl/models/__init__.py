@@ -2,7 +2,9 @@
 
 Each factory returns an ``nn.Sequential`` whose top-level children are the stages of
 the book's ``net``, with the same layers and hyper-parameters and lazy input
-channels, so :func:`layer_summary` over its children gives the book's table.
+channels, so :func:`layer_summary` over its children gives the book's table. The code
+reads as the book's: ``nn`` is :mod:`refimpl.nn`, torch's names for refimpl's layers.
+:func:`to_torch` converts a model into its twin built from ``torch.nn``'s layers.
 """
 
 from .classic import alexnet, lenet, lenet_bn, nin, nin_block, vgg, vgg11, vgg_block
@@ -11,6 +13,7 @@ from .inception import Inception, googlenet
 from .regnet import AnyNetStage, anynet, regnetx32
 from .residual import Residual, ResNeXtBlock, resnet, resnet18, resnet_stem
 from .summary import LayerRow, Summary, layer_macs, layer_summary
+from .torch_twin import to_torch
 
 __all__ = [
     "AnyNetStage",
@@ -36,6 +39,7 @@ __all__ = [
     "resnet",
     "resnet18",
     "resnet_stem",
+    "to_torch",
     "vgg",
     "vgg11",
     "vgg_block",

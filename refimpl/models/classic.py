@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from torch import nn
-
-from ._layers import DEFAULT, Layers
+from refimpl import nn
 
 __all__ = ["alexnet", "lenet", "lenet_bn", "nin", "nin_block", "vgg", "vgg11", "vgg_block"]
 
 VGG11_ARCH = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
 
 
-def alexnet(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequential:
+def alexnet(num_classes: int = 10) -> nn.Sequential:
     """AlexNet for 224x224 single-channel inputs: five convolutions, three dense layers.
 
     As in D2L, the first convolution pads by 1, so a 224x224 input becomes 54x54
@@ -27,61 +25,59 @@ def alexnet(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequential
         torch.Size([1, 10])
     """
     return nn.Sequential(
-        layers.LazyConv2d(96, kernel_size=11, stride=4, padding=1),
-        layers.ReLU(),
-        layers.MaxPool2d(kernel_size=3, stride=2),
-        layers.LazyConv2d(256, kernel_size=5, padding=2),
-        layers.ReLU(),
-        layers.MaxPool2d(kernel_size=3, stride=2),
-        layers.LazyConv2d(384, kernel_size=3, padding=1),
-        layers.ReLU(),
-        layers.LazyConv2d(384, kernel_size=3, padding=1),
-        layers.ReLU(),
-        layers.LazyConv2d(256, kernel_size=3, padding=1),
-        layers.ReLU(),
-        layers.MaxPool2d(kernel_size=3, stride=2),
-        layers.Flatten(),
-        layers.LazyLinear(4096),
-        layers.ReLU(),
-        layers.Dropout(p=0.5),
-        layers.LazyLinear(4096),
-        layers.ReLU(),
-        layers.Dropout(p=0.5),
-        layers.LazyLinear(num_classes),
+        nn.LazyConv2d(96, kernel_size=11, stride=4, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.LazyConv2d(256, kernel_size=5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.LazyConv2d(384, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.LazyConv2d(384, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.LazyConv2d(256, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Flatten(),
+        nn.LazyLinear(4096),
+        nn.ReLU(),
+        nn.Dropout(p=0.5),
+        nn.LazyLinear(4096),
+        nn.ReLU(),
+        nn.Dropout(p=0.5),
+        nn.LazyLinear(num_classes),
     )
 
 
-def vgg_block(num_convs: int, out_channels: int, *, layers: Layers = DEFAULT) -> nn.Sequential:
+def vgg_block(num_convs: int, out_channels: int) -> nn.Sequential:
     """``num_convs`` 3x3 convolutions (padding 1, size kept) with ReLU, then a 2x2 max pool."""
     blocks: list[nn.Module] = []
     for _ in range(num_convs):
-        blocks += [layers.LazyConv2d(out_channels, kernel_size=3, padding=1), layers.ReLU()]
-    blocks.append(layers.MaxPool2d(kernel_size=2, stride=2))
+        blocks += [nn.LazyConv2d(out_channels, kernel_size=3, padding=1), nn.ReLU()]
+    blocks.append(nn.MaxPool2d(kernel_size=2, stride=2))
     return nn.Sequential(*blocks)
 
 
-def vgg(
-    arch: Sequence[tuple[int, int]], num_classes: int = 10, *, layers: Layers = DEFAULT
-) -> nn.Sequential:
+def vgg(arch: Sequence[tuple[int, int]], num_classes: int = 10) -> nn.Sequential:
     """VGG from ``arch``, a sequence of ``(num_convs, out_channels)``, one VGG block each.
 
     Each block halves the resolution; the head is AlexNet's (two 4096-wide dense
     layers with dropout).
     """
     return nn.Sequential(
-        *(vgg_block(num_convs, channels, layers=layers) for num_convs, channels in arch),
-        layers.Flatten(),
-        layers.LazyLinear(4096),
-        layers.ReLU(),
-        layers.Dropout(0.5),
-        layers.LazyLinear(4096),
-        layers.ReLU(),
-        layers.Dropout(0.5),
-        layers.LazyLinear(num_classes),
+        *(vgg_block(num_convs, channels) for num_convs, channels in arch),
+        nn.Flatten(),
+        nn.LazyLinear(4096),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.LazyLinear(4096),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.LazyLinear(num_classes),
     )
 
 
-def vgg11(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequential:
+def vgg11(num_classes: int = 10) -> nn.Sequential:
     """VGG-11: eight convolutions in five blocks, arch ``VGG11_ARCH``.
 
     ``((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))``: one or two convolutions per block.
@@ -92,24 +88,22 @@ def vgg11(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequential:
         >>> vgg11()(torch.zeros(1, 1, 224, 224)).shape
         torch.Size([1, 10])
     """
-    return vgg(VGG11_ARCH, num_classes, layers=layers)
+    return vgg(VGG11_ARCH, num_classes)
 
 
-def nin_block(
-    out_channels: int, kernel_size: int, stride: int, padding: int, *, layers: Layers = DEFAULT
-) -> nn.Sequential:
+def nin_block(out_channels: int, kernel_size: int, stride: int, padding: int) -> nn.Sequential:
     """A convolution followed by two 1x1 convolutions (per-pixel dense layers), each with ReLU."""
     return nn.Sequential(
-        layers.LazyConv2d(out_channels, kernel_size, stride, padding),
-        layers.ReLU(),
-        layers.LazyConv2d(out_channels, kernel_size=1),
-        layers.ReLU(),
-        layers.LazyConv2d(out_channels, kernel_size=1),
-        layers.ReLU(),
+        nn.LazyConv2d(out_channels, kernel_size, stride, padding),
+        nn.ReLU(),
+        nn.LazyConv2d(out_channels, kernel_size=1),
+        nn.ReLU(),
+        nn.LazyConv2d(out_channels, kernel_size=1),
+        nn.ReLU(),
     )
 
 
-def nin(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequential:
+def nin(num_classes: int = 10) -> nn.Sequential:
     """Network in Network: NiN blocks and max pools, then global average pooling as the head.
 
     The last NiN block has ``num_classes`` channels; averaging each over the image gives
@@ -122,16 +116,16 @@ def nin(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequential:
         torch.Size([1, 10])
     """
     return nn.Sequential(
-        nin_block(96, kernel_size=11, stride=4, padding=0, layers=layers),
-        layers.MaxPool2d(3, stride=2),
-        nin_block(256, kernel_size=5, stride=1, padding=2, layers=layers),
-        layers.MaxPool2d(3, stride=2),
-        nin_block(384, kernel_size=3, stride=1, padding=1, layers=layers),
-        layers.MaxPool2d(3, stride=2),
-        layers.Dropout(0.5),
-        nin_block(num_classes, kernel_size=3, stride=1, padding=1, layers=layers),
-        layers.AdaptiveAvgPool2d((1, 1)),
-        layers.Flatten(),
+        nin_block(96, kernel_size=11, stride=4, padding=0),
+        nn.MaxPool2d(3, stride=2),
+        nin_block(256, kernel_size=5, stride=1, padding=2),
+        nn.MaxPool2d(3, stride=2),
+        nin_block(384, kernel_size=3, stride=1, padding=1),
+        nn.MaxPool2d(3, stride=2),
+        nn.Dropout(0.5),
+        nin_block(num_classes, kernel_size=3, stride=1, padding=1),
+        nn.AdaptiveAvgPool2d((1, 1)),
+        nn.Flatten(),
     )
 
 
@@ -141,7 +135,6 @@ def lenet(
     kernel_size: int = 5,
     padding: int = 0,
     batch_norm: bool = False,
-    layers: Layers = DEFAULT,
 ) -> nn.Sequential:
     """LeNet with sigmoid activations, optionally batch-normalized.
 
@@ -161,29 +154,29 @@ def lenet(
     def norm(dims: int) -> list[nn.Module]:
         if not batch_norm:
             return []
-        return [layers.LazyBatchNorm2d() if dims == 2 else layers.LazyBatchNorm1d()]
+        return [nn.LazyBatchNorm2d() if dims == 2 else nn.LazyBatchNorm1d()]
 
     return nn.Sequential(
-        layers.LazyConv2d(6, kernel_size=kernel_size, padding=padding),
+        nn.LazyConv2d(6, kernel_size=kernel_size, padding=padding),
         *norm(2),
         nn.Sigmoid(),
-        layers.AvgPool2d(kernel_size=2, stride=2),
-        layers.LazyConv2d(16, kernel_size=kernel_size, padding=padding),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.LazyConv2d(16, kernel_size=kernel_size, padding=padding),
         *norm(2),
         nn.Sigmoid(),
-        layers.AvgPool2d(kernel_size=2, stride=2),
-        layers.Flatten(),
-        layers.LazyLinear(120),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Flatten(),
+        nn.LazyLinear(120),
         *norm(1),
         nn.Sigmoid(),
-        layers.LazyLinear(84),
+        nn.LazyLinear(84),
         *norm(1),
         nn.Sigmoid(),
-        layers.LazyLinear(num_classes),
+        nn.LazyLinear(num_classes),
     )
 
 
-def lenet_bn(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequential:
+def lenet_bn(num_classes: int = 10) -> nn.Sequential:
     """D2L's batch-normalized LeNet: :func:`lenet` with 5x5 kernels and ``batch_norm=True``.
 
     Example:
@@ -192,4 +185,4 @@ def lenet_bn(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequentia
         >>> lenet_bn()(torch.zeros(2, 1, 28, 28)).shape
         torch.Size([2, 10])
     """
-    return lenet(num_classes, batch_norm=True, layers=layers)
+    return lenet(num_classes, batch_norm=True)

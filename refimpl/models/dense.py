@@ -5,20 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from ._layers import DEFAULT, Layers
+from refimpl import nn
+
 from .residual import resnet_stem
 
 __all__ = ["DenseBlock", "TransitionBlock", "conv_block", "densenet"]
 
 
-def conv_block(num_channels: int, *, layers: Layers = DEFAULT) -> nn.Sequential:
+def conv_block(num_channels: int) -> nn.Sequential:
     """Batch norm, ReLU, then a 3x3 convolution to ``num_channels`` (pre-activation order)."""
     return nn.Sequential(
-        layers.LazyBatchNorm2d(),
-        layers.ReLU(),
-        layers.LazyConv2d(num_channels, kernel_size=3, padding=1),
+        nn.LazyBatchNorm2d(),
+        nn.ReLU(),
+        nn.LazyConv2d(num_channels, kernel_size=3, padding=1),
     )
 
 
@@ -35,11 +36,9 @@ class DenseBlock(nn.Module):
         torch.Size([4, 23, 8, 8])
     """
 
-    def __init__(self, num_convs: int, growth_rate: int, *, layers: Layers = DEFAULT) -> None:
+    def __init__(self, num_convs: int, growth_rate: int) -> None:
         super().__init__()
-        self.net = nn.Sequential(
-            *(conv_block(growth_rate, layers=layers) for _ in range(num_convs))
-        )
+        self.net = nn.Sequential(*(conv_block(growth_rate) for _ in range(num_convs)))
 
     def forward(self, x: Tensor) -> Tensor:
         for block in self.net:
@@ -59,12 +58,12 @@ class TransitionBlock(nn.Sequential):
         torch.Size([4, 10, 4, 4])
     """
 
-    def __init__(self, num_channels: int, *, layers: Layers = DEFAULT) -> None:
+    def __init__(self, num_channels: int) -> None:
         super().__init__(
-            layers.LazyBatchNorm2d(),
-            layers.ReLU(),
-            layers.LazyConv2d(num_channels, kernel_size=1),
-            layers.AvgPool2d(kernel_size=2, stride=2),
+            nn.LazyBatchNorm2d(),
+            nn.ReLU(),
+            nn.LazyConv2d(num_channels, kernel_size=1),
+            nn.AvgPool2d(kernel_size=2, stride=2),
         )
 
 
@@ -73,8 +72,6 @@ def densenet(
     growth_rate: int = 32,
     arch: Sequence[int] = (4, 4, 4, 4),
     num_classes: int = 10,
-    *,
-    layers: Layers = DEFAULT,
 ) -> nn.Sequential:
     """DenseNet as in D2L: a ResNet-like stem, dense blocks of ``arch[i]`` convolutions each,
     transition blocks halving the channels between them, and a pooled dense head.
@@ -85,21 +82,21 @@ def densenet(
         >>> densenet()(torch.zeros(1, 1, 96, 96)).shape
         torch.Size([1, 10])
     """
-    net = nn.Sequential(resnet_stem(layers=layers))
+    net = nn.Sequential(resnet_stem())
     for i, num_convs in enumerate(arch):
-        net.add_module(f"dense_blk{i + 1}", DenseBlock(num_convs, growth_rate, layers=layers))
+        net.add_module(f"dense_blk{i + 1}", DenseBlock(num_convs, growth_rate))
         num_channels += num_convs * growth_rate
         if i != len(arch) - 1:
             num_channels //= 2
-            net.add_module(f"tran_blk{i + 1}", TransitionBlock(num_channels, layers=layers))
+            net.add_module(f"tran_blk{i + 1}", TransitionBlock(num_channels))
     net.add_module(
         "last",
         nn.Sequential(
-            layers.LazyBatchNorm2d(),
-            layers.ReLU(),
-            layers.AdaptiveAvgPool2d((1, 1)),
-            layers.Flatten(),
-            layers.LazyLinear(num_classes),
+            nn.LazyBatchNorm2d(),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d((1, 1)),
+            nn.Flatten(),
+            nn.LazyLinear(num_classes),
         ),
     )
     return net

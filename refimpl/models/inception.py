@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from ._layers import DEFAULT, Layers
+from refimpl import nn
 
 __all__ = ["Inception", "googlenet"]
 
@@ -28,24 +28,16 @@ class Inception(nn.Module):
         torch.Size([1, 256, 12, 12])
     """
 
-    def __init__(
-        self,
-        c1: int,
-        c2: tuple[int, int],
-        c3: tuple[int, int],
-        c4: int,
-        *,
-        layers: Layers = DEFAULT,
-    ) -> None:
+    def __init__(self, c1: int, c2: tuple[int, int], c3: tuple[int, int], c4: int) -> None:
         super().__init__()
-        self.b1_1 = layers.LazyConv2d(c1, kernel_size=1)
-        self.b2_1 = layers.LazyConv2d(c2[0], kernel_size=1)
-        self.b2_2 = layers.LazyConv2d(c2[1], kernel_size=3, padding=1)
-        self.b3_1 = layers.LazyConv2d(c3[0], kernel_size=1)
-        self.b3_2 = layers.LazyConv2d(c3[1], kernel_size=5, padding=2)
-        self.b4_1 = layers.MaxPool2d(kernel_size=3, stride=1, padding=1)
-        self.b4_2 = layers.LazyConv2d(c4, kernel_size=1)
-        self.relu = layers.ReLU()
+        self.b1_1 = nn.LazyConv2d(c1, kernel_size=1)
+        self.b2_1 = nn.LazyConv2d(c2[0], kernel_size=1)
+        self.b2_2 = nn.LazyConv2d(c2[1], kernel_size=3, padding=1)
+        self.b3_1 = nn.LazyConv2d(c3[0], kernel_size=1)
+        self.b3_2 = nn.LazyConv2d(c3[1], kernel_size=5, padding=2)
+        self.b4_1 = nn.MaxPool2d(kernel_size=3, stride=1, padding=1)
+        self.b4_2 = nn.LazyConv2d(c4, kernel_size=1)
+        self.relu = nn.ReLU()
 
     def forward(self, x: Tensor) -> Tensor:
         relu = self.relu
@@ -56,7 +48,7 @@ class Inception(nn.Module):
         return torch.cat((b1, b2, b3, b4), dim=1)
 
 
-def googlenet(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequential:
+def googlenet(num_classes: int = 10) -> nn.Sequential:
     """GoogLeNet as in D2L: five stages ``b1``..``b5`` (nine Inception blocks), then a dense layer.
 
     Example:
@@ -66,34 +58,34 @@ def googlenet(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequenti
         torch.Size([1, 10])
     """
     b1 = nn.Sequential(
-        layers.LazyConv2d(64, kernel_size=7, stride=2, padding=3),
-        layers.ReLU(),
-        layers.MaxPool2d(kernel_size=3, stride=2, padding=1),
+        nn.LazyConv2d(64, kernel_size=7, stride=2, padding=3),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
     )
     b2 = nn.Sequential(
-        layers.LazyConv2d(64, kernel_size=1),
-        layers.ReLU(),
-        layers.LazyConv2d(192, kernel_size=3, padding=1),
-        layers.ReLU(),
-        layers.MaxPool2d(kernel_size=3, stride=2, padding=1),
+        nn.LazyConv2d(64, kernel_size=1),
+        nn.ReLU(),
+        nn.LazyConv2d(192, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
     )
     b3 = nn.Sequential(
-        Inception(64, (96, 128), (16, 32), 32, layers=layers),
-        Inception(128, (128, 192), (32, 96), 64, layers=layers),
-        layers.MaxPool2d(kernel_size=3, stride=2, padding=1),
+        Inception(64, (96, 128), (16, 32), 32),
+        Inception(128, (128, 192), (32, 96), 64),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
     )
     b4 = nn.Sequential(
-        Inception(192, (96, 208), (16, 48), 64, layers=layers),
-        Inception(160, (112, 224), (24, 64), 64, layers=layers),
-        Inception(128, (128, 256), (24, 64), 64, layers=layers),
-        Inception(112, (144, 288), (32, 64), 64, layers=layers),
-        Inception(256, (160, 320), (32, 128), 128, layers=layers),
-        layers.MaxPool2d(kernel_size=3, stride=2, padding=1),
+        Inception(192, (96, 208), (16, 48), 64),
+        Inception(160, (112, 224), (24, 64), 64),
+        Inception(128, (128, 256), (24, 64), 64),
+        Inception(112, (144, 288), (32, 64), 64),
+        Inception(256, (160, 320), (32, 128), 128),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
     )
     b5 = nn.Sequential(
-        Inception(256, (160, 320), (32, 128), 128, layers=layers),
-        Inception(384, (192, 384), (48, 128), 128, layers=layers),
-        layers.AdaptiveAvgPool2d((1, 1)),
-        layers.Flatten(),
+        Inception(256, (160, 320), (32, 128), 128),
+        Inception(384, (192, 384), (48, 128), 128),
+        nn.AdaptiveAvgPool2d((1, 1)),
+        nn.Flatten(),
     )
-    return nn.Sequential(b1, b2, b3, b4, b5, layers.LazyLinear(num_classes))
+    return nn.Sequential(b1, b2, b3, b4, b5, nn.LazyLinear(num_classes))

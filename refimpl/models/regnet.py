@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from torch import nn
+from refimpl import nn
 
-from ._layers import DEFAULT, Layers
 from .residual import ResNeXtBlock
 
 __all__ = ["AnyNetStage", "anynet", "regnetx32"]
@@ -25,15 +24,7 @@ class AnyNetStage(nn.Sequential):
         (5, 5)
     """
 
-    def __init__(
-        self,
-        depth: int,
-        num_channels: int,
-        group_width: int,
-        bot_mul: float,
-        *,
-        layers: Layers = DEFAULT,
-    ) -> None:
+    def __init__(self, depth: int, num_channels: int, group_width: int, bot_mul: float) -> None:
         bottleneck = int(round(num_channels * bot_mul))
         if bottleneck % group_width:
             raise ValueError(
@@ -48,7 +39,6 @@ class AnyNetStage(nn.Sequential):
                     bot_mul,
                     use_1x1conv=i == 0,
                     strides=2 if i == 0 else 1,
-                    layers=layers,
                 )
                 for i in range(depth)
             )
@@ -56,11 +46,7 @@ class AnyNetStage(nn.Sequential):
 
 
 def anynet(
-    arch: Sequence[tuple[int, int, int, float]],
-    stem_channels: int,
-    num_classes: int = 10,
-    *,
-    layers: Layers = DEFAULT,
+    arch: Sequence[tuple[int, int, int, float]], stem_channels: int, num_classes: int = 10
 ) -> nn.Sequential:
     """AnyNet: a 3x3 stride-2 stem, one stage per ``(depth, channels, group_width, bot_mul)``, head.
 
@@ -68,23 +54,21 @@ def anynet(
     """
     net = nn.Sequential(
         nn.Sequential(
-            layers.LazyConv2d(stem_channels, kernel_size=3, stride=2, padding=1),
-            layers.LazyBatchNorm2d(),
-            layers.ReLU(),
+            nn.LazyConv2d(stem_channels, kernel_size=3, stride=2, padding=1),
+            nn.LazyBatchNorm2d(),
+            nn.ReLU(),
         )
     )
     for i, stage in enumerate(arch):
-        net.add_module(f"stage{i + 1}", AnyNetStage(*stage, layers=layers))
+        net.add_module(f"stage{i + 1}", AnyNetStage(*stage))
     net.add_module(
         "head",
-        nn.Sequential(
-            layers.AdaptiveAvgPool2d((1, 1)), layers.Flatten(), layers.LazyLinear(num_classes)
-        ),
+        nn.Sequential(nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.LazyLinear(num_classes)),
     )
     return net
 
 
-def regnetx32(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequential:
+def regnetx32(num_classes: int = 10) -> nn.Sequential:
     """RegNetX-32 as D2L builds it: stem width 32, stages of depth 4 and 6 with 32 and 80
     channels, group width 16, bottleneck ratio 1.
 
@@ -97,4 +81,4 @@ def regnetx32(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequenti
     stem_channels, group_width, bot_mul = 32, 16, 1
     depths, channels = (4, 6), (32, 80)
     arch = [(d, c, group_width, bot_mul) for d, c in zip(depths, channels, strict=True)]
-    return anynet(arch, stem_channels, num_classes, layers=layers)
+    return anynet(arch, stem_channels, num_classes)

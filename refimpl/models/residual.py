@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from torch import Tensor, nn
+from torch import Tensor
 
-from ._layers import DEFAULT, Layers
+from refimpl import nn
 
 __all__ = ["ResNeXtBlock", "Residual", "resnet", "resnet18", "resnet_stem"]
 
@@ -26,23 +26,16 @@ class Residual(nn.Module):
         torch.Size([4, 6, 3, 3])
     """
 
-    def __init__(
-        self,
-        num_channels: int,
-        use_1x1conv: bool = False,
-        strides: int = 1,
-        *,
-        layers: Layers = DEFAULT,
-    ) -> None:
+    def __init__(self, num_channels: int, use_1x1conv: bool = False, strides: int = 1) -> None:
         super().__init__()
-        self.conv1 = layers.LazyConv2d(num_channels, kernel_size=3, padding=1, stride=strides)
-        self.conv2 = layers.LazyConv2d(num_channels, kernel_size=3, padding=1)
+        self.conv1 = nn.LazyConv2d(num_channels, kernel_size=3, padding=1, stride=strides)
+        self.conv2 = nn.LazyConv2d(num_channels, kernel_size=3, padding=1)
         self.conv3 = (
-            layers.LazyConv2d(num_channels, kernel_size=1, stride=strides) if use_1x1conv else None
+            nn.LazyConv2d(num_channels, kernel_size=1, stride=strides) if use_1x1conv else None
         )
-        self.bn1 = layers.LazyBatchNorm2d()
-        self.bn2 = layers.LazyBatchNorm2d()
-        self.relu = layers.ReLU()
+        self.bn1 = nn.LazyBatchNorm2d()
+        self.bn2 = nn.LazyBatchNorm2d()
+        self.relu = nn.ReLU()
 
     def branch(self, x: Tensor) -> Tensor:
         """``F(x)``: the two conv-BN layers, with a ReLU between them."""
@@ -54,7 +47,7 @@ class Residual(nn.Module):
         return self.relu(y + shortcut)
 
 
-def resnet_stem(num_channels: int = 64, *, layers: Layers = DEFAULT) -> nn.Sequential:
+def resnet_stem(num_channels: int = 64) -> nn.Sequential:
     """The stem ResNet and DenseNet share: a 7x7 stride-2 convolution, batch norm, ReLU and a
     3x3 stride-2 max pool, dividing the resolution by 4.
 
@@ -65,41 +58,37 @@ def resnet_stem(num_channels: int = 64, *, layers: Layers = DEFAULT) -> nn.Seque
         torch.Size([1, 64, 24, 24])
     """
     return nn.Sequential(
-        layers.LazyConv2d(num_channels, kernel_size=7, stride=2, padding=3),
-        layers.LazyBatchNorm2d(),
-        layers.ReLU(),
-        layers.MaxPool2d(kernel_size=3, stride=2, padding=1),
+        nn.LazyConv2d(num_channels, kernel_size=7, stride=2, padding=3),
+        nn.LazyBatchNorm2d(),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
     )
 
 
-def resnet(
-    arch: Sequence[tuple[int, int]], num_classes: int = 10, *, layers: Layers = DEFAULT
-) -> nn.Sequential:
+def resnet(arch: Sequence[tuple[int, int]], num_classes: int = 10) -> nn.Sequential:
     """A ResNet: stem, one stage of ``(num_residuals, num_channels)`` per ``arch`` entry, head.
 
     Every stage but the first halves the resolution in its first block (stride 2 and
     a 1x1 shortcut). Children are named ``0`` (stem), ``b2``, ``b3``, ... and ``last``.
     """
-    net = nn.Sequential(resnet_stem(layers=layers))
+    net = nn.Sequential(resnet_stem())
     for i, (num_residuals, num_channels) in enumerate(arch):
         first_stage = i == 0
         blocks = [
-            Residual(num_channels, use_1x1conv=True, strides=2, layers=layers)
+            Residual(num_channels, use_1x1conv=True, strides=2)
             if j == 0 and not first_stage
-            else Residual(num_channels, layers=layers)
+            else Residual(num_channels)
             for j in range(num_residuals)
         ]
         net.add_module(f"b{i + 2}", nn.Sequential(*blocks))
     net.add_module(
         "last",
-        nn.Sequential(
-            layers.AdaptiveAvgPool2d((1, 1)), layers.Flatten(), layers.LazyLinear(num_classes)
-        ),
+        nn.Sequential(nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.LazyLinear(num_classes)),
     )
     return net
 
 
-def resnet18(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequential:
+def resnet18(num_classes: int = 10) -> nn.Sequential:
     """ResNet-18: a 7x7 stem, four stages of two residual blocks, global pooling, a dense layer.
 
     Example:
@@ -108,7 +97,7 @@ def resnet18(num_classes: int = 10, *, layers: Layers = DEFAULT) -> nn.Sequentia
         >>> resnet18()(torch.zeros(1, 1, 96, 96)).shape
         torch.Size([1, 10])
     """
-    return resnet(RESNET18_ARCH, num_classes, layers=layers)
+    return resnet(RESNET18_ARCH, num_classes)
 
 
 class ResNeXtBlock(nn.Module):
@@ -141,8 +130,6 @@ class ResNeXtBlock(nn.Module):
         bot_mul: float,
         use_1x1conv: bool = False,
         strides: int = 1,
-        *,
-        layers: Layers = DEFAULT,
     ) -> None:
         super().__init__()
         bottleneck = int(round(num_channels * bot_mul))
@@ -151,19 +138,19 @@ class ResNeXtBlock(nn.Module):
                 f"the bottleneck's {bottleneck} channels (num_channels={num_channels} * "
                 f"bot_mul={bot_mul}) must be divisible by cardinality={cardinality}"
             )
-        self.conv1 = layers.LazyConv2d(bottleneck, kernel_size=1)
-        self.conv2 = layers.LazyConv2d(
+        self.conv1 = nn.LazyConv2d(bottleneck, kernel_size=1)
+        self.conv2 = nn.LazyConv2d(
             bottleneck, kernel_size=3, stride=strides, padding=1, groups=cardinality
         )
-        self.conv3 = layers.LazyConv2d(num_channels, kernel_size=1)
-        self.bn1 = layers.LazyBatchNorm2d()
-        self.bn2 = layers.LazyBatchNorm2d()
-        self.bn3 = layers.LazyBatchNorm2d()
+        self.conv3 = nn.LazyConv2d(num_channels, kernel_size=1)
+        self.bn1 = nn.LazyBatchNorm2d()
+        self.bn2 = nn.LazyBatchNorm2d()
+        self.bn3 = nn.LazyBatchNorm2d()
         self.conv4 = (
-            layers.LazyConv2d(num_channels, kernel_size=1, stride=strides) if use_1x1conv else None
+            nn.LazyConv2d(num_channels, kernel_size=1, stride=strides) if use_1x1conv else None
         )
-        self.bn4 = layers.LazyBatchNorm2d() if use_1x1conv else None
-        self.relu = layers.ReLU()
+        self.bn4 = nn.LazyBatchNorm2d() if use_1x1conv else None
+        self.relu = nn.ReLU()
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.relu(self.bn1(self.conv1(x)))

@@ -1,24 +1,23 @@
 """Small networks for 8x8 inputs (scikit-learn's digits), for the live training experiments.
 
-Each factory takes ``layers`` like the chapter's models: :mod:`refimpl` by default,
-``torch.nn`` for the twin. Input channels are lazy; run one forward pass (or
-:func:`refimpl.training.train`) before counting parameters.
+Like the chapter's models they are built from :mod:`refimpl.nn`'s layers, and
+:func:`refimpl.models.to_torch` gives their ``torch.nn`` twins. Input channels are lazy;
+run one forward pass (or :func:`refimpl.training.train`) before counting parameters.
 """
 
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import Tensor
 
-from ._layers import DEFAULT, Layers
+from refimpl import nn
+
 from .classic import lenet
 from .residual import Residual
 
 __all__ = ["DeepBlock", "deep_cnn", "digits_cnn", "lenet8"]
 
 
-def lenet8(
-    num_classes: int = 10, *, batch_norm: bool = False, layers: Layers = DEFAULT
-) -> nn.Sequential:
+def lenet8(num_classes: int = 10, *, batch_norm: bool = False) -> nn.Sequential:
     """:func:`~refimpl.models.lenet` scaled to 8x8 inputs: 3x3 kernels with padding 1.
 
     Example:
@@ -27,7 +26,7 @@ def lenet8(
         >>> lenet8(batch_norm=True)(torch.zeros(4, 1, 8, 8)).shape
         torch.Size([4, 10])
     """
-    return lenet(num_classes, kernel_size=3, padding=1, batch_norm=batch_norm, layers=layers)
+    return lenet(num_classes, kernel_size=3, padding=1, batch_norm=batch_norm)
 
 
 class DeepBlock(Residual):
@@ -38,8 +37,8 @@ class DeepBlock(Residual):
     conv-BN layers with the same parameters.
     """
 
-    def __init__(self, channels: int, *, residual: bool, layers: Layers = DEFAULT) -> None:
-        super().__init__(channels, layers=layers)
+    def __init__(self, channels: int, *, residual: bool) -> None:
+        super().__init__(channels)
         self.residual = residual
 
     def forward(self, x: Tensor) -> Tensor:
@@ -52,7 +51,6 @@ def deep_cnn(
     num_classes: int = 10,
     *,
     residual: bool = False,
-    layers: Layers = DEFAULT,
 ) -> nn.Sequential:
     """A stem (conv-BN-ReLU, 2x2 max pooling to 4x4), :class:`DeepBlock`\\ s and a GAP head.
 
@@ -66,20 +64,18 @@ def deep_cnn(
         torch.Size([2, 10])
     """
     return nn.Sequential(
-        layers.LazyConv2d(channels, kernel_size=3, padding=1),
-        layers.LazyBatchNorm2d(),
-        layers.ReLU(),
-        layers.MaxPool2d(kernel_size=2, stride=2),
-        *[DeepBlock(channels, residual=residual, layers=layers) for _ in range(num_blocks)],
-        layers.AdaptiveAvgPool2d(1),
-        layers.Flatten(),
-        layers.LazyLinear(num_classes),
+        nn.LazyConv2d(channels, kernel_size=3, padding=1),
+        nn.LazyBatchNorm2d(),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=2, stride=2),
+        *[DeepBlock(channels, residual=residual) for _ in range(num_blocks)],
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.LazyLinear(num_classes),
     )
 
 
-def digits_cnn(
-    num_classes: int = 10, *, head: str = "gap", hidden: int = 256, layers: Layers = DEFAULT
-) -> nn.Sequential:
+def digits_cnn(num_classes: int = 10, *, head: str = "gap", hidden: int = 256) -> nn.Sequential:
     """Two conv-BN-ReLU stages (32 channels, 8x8 then 4x4) and a NiN or a dense head.
 
     ``head="gap"`` ends NiN-style: a 1x1 convolution to ``num_classes`` channels and
@@ -94,27 +90,28 @@ def digits_cnn(
         gap (2, 10)
         fc (2, 10)
     """
-    body = [
-        layers.LazyConv2d(32, kernel_size=3, padding=1),
-        layers.LazyBatchNorm2d(),
-        layers.ReLU(),
-        layers.LazyConv2d(32, kernel_size=3, padding=1),
-        layers.LazyBatchNorm2d(),
-        layers.ReLU(),
-        layers.MaxPool2d(kernel_size=2, stride=2),
+    body: list[nn.Module] = [
+        nn.LazyConv2d(32, kernel_size=3, padding=1),
+        nn.LazyBatchNorm2d(),
+        nn.ReLU(),
+        nn.LazyConv2d(32, kernel_size=3, padding=1),
+        nn.LazyBatchNorm2d(),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=2, stride=2),
     ]
+    tail: list[nn.Module]
     if head == "gap":
         tail = [
-            layers.LazyConv2d(num_classes, kernel_size=1),
-            layers.AdaptiveAvgPool2d(1),
-            layers.Flatten(),
+            nn.LazyConv2d(num_classes, kernel_size=1),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
         ]
     elif head == "fc":
         tail = [
-            layers.Flatten(),
-            layers.LazyLinear(hidden),
-            layers.ReLU(),
-            layers.LazyLinear(num_classes),
+            nn.Flatten(),
+            nn.LazyLinear(hidden),
+            nn.ReLU(),
+            nn.LazyLinear(num_classes),
         ]
     else:
         raise ValueError(f"head must be 'gap' or 'fc', got {head!r}")
