@@ -3,6 +3,8 @@
 
     python3 tools/dev.py test  [pytest args...]   run the test suite (doctests included)
     python3 tools/dev.py setup                    only create or update .venv (CI times it)
+    python3 tools/dev.py test --torch oldest ...  the same at the oldest supported torch, in
+                                                  its own venv (.venv-torch-2.12.0); setup too
     python3 tools/dev.py serve [mkdocs args...]   serve the site on http://127.0.0.1:8000
     python3 tools/dev.py build                    build the site into site/ (strict)
     python3 tools/dev.py bench [args...]          run benchmarks/bench_layers.py
@@ -10,6 +12,11 @@
 
 Standard library only. The virtual environment is reused as long as pyproject.toml and
 tools/constraints.txt are unchanged (a stamp inside .venv records their hash).
+
+``--torch oldest`` (right after ``test`` or ``setup``) uses a second venv with the oldest
+torch that pyproject.toml allows, TORCH_OLDEST below, and every other package at its pin
+in tools/constraints.txt. That torch comes from PyPI as its CUDA build (about 4 GB with
+its nvidia-* packages; it runs on the CPU). It is reused the same way as .venv.
 """
 
 import hashlib
@@ -27,9 +34,10 @@ if sys.version_info < (3, 11):  # noqa: UP036 (the check is for whoever runs an 
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
-STAMP = VENV / ".refimpl-stamp"
 CONSTRAINTS = ROOT / "tools" / "constraints.txt"
 TORCH_PIN = "torch==2.13.0"  # the CPU wheel; an unpinned torch would pull a CUDA build
+# the oldest torch pyproject.toml allows: the whole suite runs there too (.ci/run)
+TORCH_OLDEST = "torch==2.12.0"
 FORBIDDEN = ("nvidia-", "triton")  # must never appear in the lock (GPU-only packages)
 
 ENV = dict(os.environ, NO_MKDOCS_2_WARNING="1")
@@ -61,25 +69,38 @@ def create_venv(venv: Path) -> Path:
     return venv_python(venv)
 
 
-def wanted_stamp() -> str:
-    digest = hashlib.sha256()
+def wanted_stamp(torch_pin: str = "") -> str:
+    digest = hashlib.sha256(torch_pin.encode())
     for path in (ROOT / "pyproject.toml", CONSTRAINTS):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def ensure_venv() -> Path:
-    """Create or reuse .venv; install the pinned set only when its inputs changed."""
-    python = venv_python(VENV)
+def ensure_venv(oldest: bool = False) -> Path:
+    """Create or reuse the venv; install the pinned set only when its inputs changed.
+
+    ``oldest``: the venv for TORCH_OLDEST, every other package at its pin.
+    """
+    venv = ROOT / f".venv-{TORCH_OLDEST.replace('==', '-')}" if oldest else VENV
+    stamp_file = venv / ".refimpl-stamp"
+    python = venv_python(venv)
     if not python.exists():
-        python = create_venv(VENV)
-    stamp = wanted_stamp()
-    if STAMP.exists() and STAMP.read_text().strip() == stamp:
+        python = create_venv(venv)
+    stamp = wanted_stamp(TORCH_OLDEST if oldest else "")
+    if stamp_file.exists() and stamp_file.read_text().strip() == stamp:
         return python
-    log(f"installing pinned dependencies from {CONSTRAINTS.relative_to(ROOT)}")
     start = time.monotonic()
-    pip_install(python, "-c", CONSTRAINTS, "-e", f"{ROOT}[dev]")
-    STAMP.write_text(stamp + "\n")
+    if oldest:
+        log(f"installing {TORCH_OLDEST} and the other pins of {CONSTRAINTS.relative_to(ROOT)}")
+        with tempfile.TemporaryDirectory(prefix="refimpl-oldest-") as tmp:
+            others = Path(tmp) / "constraints.txt"
+            pins = CONSTRAINTS.read_text().splitlines()
+            others.write_text("\n".join(p for p in pins if not p.startswith("torch==")) + "\n")
+            pip_install(python, "-c", others, TORCH_OLDEST, "-e", f"{ROOT}[dev]")
+    else:
+        log(f"installing pinned dependencies from {CONSTRAINTS.relative_to(ROOT)}")
+        pip_install(python, "-c", CONSTRAINTS, "-e", f"{ROOT}[dev]")
+    stamp_file.write_text(stamp + "\n")
     log(f"installed in {time.monotonic() - start:.0f} s")
     return python
 
@@ -155,13 +176,19 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "lock":
         return lock()
+    oldest = rest[:2] == ["--torch", "oldest"]
+    if oldest:
+        if command not in ("test", "setup"):
+            print(f"--torch oldest goes with test or setup, not {command}", file=sys.stderr)
+            return 2
+        rest = rest[2:]
     try:
-        python = ensure_venv()
+        python = ensure_venv(oldest)
     except subprocess.CalledProcessError as error:
         log(f"setting up the environment failed (exit code {error.returncode})")
         return error.returncode or 1
     if command == "setup":
-        log(f"{VENV.relative_to(ROOT)} is ready: {python.relative_to(ROOT)}")
+        log(f"{python.parent.parent.relative_to(ROOT)} is ready: {python.relative_to(ROOT)}")
         return 0
     if command == "test":
         return call(python, "-m", "pytest", *rest)
