@@ -68,8 +68,9 @@ def max_pool2d(
     if not return_indices:
         return values
     # tap t = a * kW + b of window (i, j) read padded row rows[i, a], column cols[j, b]
-    row = rows[torch.arange(out_h).view(-1, 1), torch.div(tap, kernel[1], rounding_mode="floor")]
-    col = cols[torch.arange(out_w), tap.remainder(kernel[1])]
+    i, j = torch.arange(out_h, device=x.device).view(-1, 1), torch.arange(out_w, device=x.device)
+    row = rows[i, torch.div(tap, kernel[1], rounding_mode="floor")]
+    col = cols[j, tap.remainder(kernel[1])]
     return values, (row - pads[0]) * input.shape[-1] + (col - pads[1])
 
 
