@@ -94,8 +94,10 @@ def ensure_venv(oldest: bool = False) -> Path:
         log(f"installing {TORCH_OLDEST} and the other pins of {CONSTRAINTS.relative_to(ROOT)}")
         with tempfile.TemporaryDirectory(prefix="refimpl-oldest-") as tmp:
             others = Path(tmp) / "constraints.txt"
+            # torch, and setuptools, which an older torch caps (2.12 needs setuptools<82)
             pins = CONSTRAINTS.read_text().splitlines()
-            others.write_text("\n".join(p for p in pins if not p.startswith("torch==")) + "\n")
+            kept = [p for p in pins if not p.startswith(("torch==", "setuptools=="))]
+            others.write_text("\n".join(kept) + "\n")
             pip_install(python, "-c", others, TORCH_OLDEST, "-e", f"{ROOT}[dev]")
     else:
         log(f"installing pinned dependencies from {CONSTRAINTS.relative_to(ROOT)}")
