@@ -10,10 +10,18 @@ so the same curve, whether the model is built from ``refimpl`` or ``torch.nn`` l
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
+import os
 import sys
 import time
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import NamedTuple, TextIO
+from multiprocessing import get_all_start_methods, get_context
+from pathlib import Path
+from typing import NamedTuple, TextIO, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -21,7 +29,9 @@ from torch.nn.parameter import is_lazy
 
 from .fast import kernels
 
-__all__ = ["Digits", "History", "load_digits_split", "materialize", "train"]
+__all__ = ["Digits", "History", "load_digits_split", "materialize", "train", "train_many"]
+
+K = TypeVar("K", bound=Hashable)
 
 
 class Digits(NamedTuple):
@@ -51,11 +61,8 @@ def load_digits_split(seed: int = 0, validation_fraction: float = 0.25) -> Digit
     """
     if not 0.0 < validation_fraction < 1.0:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
-    from sklearn.datasets import load_digits  # type: ignore[import-untyped]
-
-    digits = load_digits()
-    images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
-    labels = torch.tensor(digits.target, dtype=torch.int64)
+    pixels, labels = _digits()
+    images = pixels.reshape(-1, 1, 8, 8).to(torch.float32) / 16.0
     generator = torch.Generator().manual_seed(seed)
     train_idx: list[Tensor] = []
     val_idx: list[Tensor] = []
@@ -68,6 +75,27 @@ def load_digits_split(seed: int = 0, validation_fraction: float = 0.25) -> Digit
     train_i = torch.cat(train_idx).sort().values
     val_i = torch.cat(val_idx).sort().values
     return Digits(images[train_i], labels[train_i], images[val_i], labels[val_i])
+
+
+def _digits() -> tuple[Tensor, Tensor]:
+    """The 1,797 digits as int64 ``(pixels (N, 64), labels (N,))``, read from scikit-learn.
+
+    The data is the file ``sklearn/datasets/data/digits.csv.gz`` in scikit-learn's
+    package, one image per line: 64 pixels and the label. It is read directly, which takes
+    milliseconds; importing ``sklearn.datasets`` takes seconds. Where the file is not
+    found, ``sklearn.datasets.load_digits`` reads it.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    folders = spec.submodule_search_locations if spec is not None else None
+    path = Path(folders[0], "datasets", "data", "digits.csv.gz") if folders else None
+    if path is None or not path.is_file():
+        from sklearn.datasets import load_digits  # type: ignore[import-untyped]
+
+        digits = load_digits()
+        return torch.tensor(digits.data, dtype=torch.int64), torch.tensor(digits.target)
+    with gzip.open(path, "rt", encoding="ascii") as lines:
+        rows = torch.tensor([[int(v) for v in line.split(",")] for line in lines if line.strip()])
+    return rows[:, :64], rows[:, 64]
 
 
 @dataclass
@@ -118,6 +146,7 @@ def train(
     seed: int = 0,
     optimizer: str = "sgd",
     fast: bool = False,
+    threads: int | None = 1,
     progress: bool | None = None,
     stream: TextIO | None = None,
 ) -> History:
@@ -129,7 +158,10 @@ def train(
     ``"sgd"`` (plain minibatch SGD) or ``"adam"``. The loss is the mean cross-entropy.
     ``fast=True`` runs refimpl's layers on the kernels of :mod:`refimpl.fast` (the same
     numbers up to float rounding, several times faster to train); the default is the
-    reference ops.
+    reference ops. ``threads`` is torch's intra-op thread count during the run (restored
+    afterwards; ``None`` leaves it as it is). The default, one thread, is the fastest
+    for networks this small, whose operations are too short to share, and it keeps the
+    run from stalling when other processes busy the cores: waiting threads spin.
     Every epoch takes ``len(x_train) // batch_size`` full minibatches of a fresh
     permutation and drops the remainder: a tiny last batch would give batch norm noisy
     statistics and pull its running averages just before validation. The recorded
@@ -172,7 +204,7 @@ def train(
     generator = torch.Generator().manual_seed(seed)
     history = History()
     start = time.perf_counter()
-    with kernels(fast):  # the reference ops, or refimpl.fast's kernels
+    with kernels(fast), _intra_op_threads(threads):  # refimpl's reference ops or fast kernels
         for epoch in range(epochs):
             model.train()
             order = torch.randperm(len(x), generator=generator)
@@ -200,3 +232,89 @@ def train(
         out.flush()
     model.train()
     return history
+
+
+@contextmanager
+def _intra_op_threads(count: int | None) -> Iterator[None]:
+    if count is None:
+        yield
+        return
+    if count < 1:
+        raise ValueError(f"threads must be at least 1, got {count}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# The jobs of the train_many call in progress: forked workers inherit this list, so a job
+# is sent to a worker as its index and never has to be pickled (it is usually a lambda).
+_PENDING: list[Callable[[], History]] = []
+
+
+def _run_job(index: int) -> History:
+    return _PENDING[index]()
+
+
+def _start_worker() -> None:
+    # First thing in a forked worker: one intra-op thread. The parent's OpenMP thread pool
+    # did not survive the fork, and a parallel region that tried to reuse it would wait
+    # forever; with one thread no region needs it (torch's DataLoader workers do the same).
+    torch.set_num_threads(1)
+
+
+def _cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def train_many(
+    jobs: Mapping[K, Callable[[], History]], *, processes: int | None = None
+) -> dict[K, History]:
+    """Run independent trainings side by side, one per CPU core; return their histories.
+
+    Each job is a function without arguments that builds a model and calls :func:`train`,
+    for example ``lambda: train(lenet8(), data, epochs=2, lr=1.0)``. The jobs run in up to
+    ``processes`` worker processes (default: one per core this process may use), forked
+    from this one, so they see everything defined here. :func:`train` seeds itself and
+    runs on one thread, so the histories do not depend on how many processes there are or
+    which one ran which job: with ``processes=1``, or where the platform cannot fork, the
+    jobs run here one after another and give the same numbers. The small networks trained
+    on the site keep one core busy each, so on ``n`` cores ``n`` of them train in about
+    the time of one. A job trains its model in a worker: the model objects here stay as
+    they were (lazy ones uninitialized), so everything a job reports goes through its
+    :class:`History`.
+
+    Example:
+        >>> import torch
+        >>> import refimpl
+        >>> from refimpl.training import load_digits_split, train, train_many
+        >>> data = load_digits_split()
+        >>> small = data._replace(x_train=data.x_train[:256], y_train=data.y_train[:256])
+        >>> def job(lr):
+        ...     net = torch.nn.Sequential(refimpl.Flatten(), refimpl.LazyLinear(10))
+        ...     return lambda: train(net, small, epochs=2, lr=lr)
+        >>> runs = train_many({lr: job(lr) for lr in (0.1, 1.0)})
+        >>> list(runs), runs[1.0].train_loss[-1] < runs[0.1].train_loss[-1]
+        ([0.1, 1.0], True)
+    """
+    if processes is not None and processes < 1:
+        raise ValueError(f"processes must be at least 1, got {processes}")
+    keys = list(jobs)
+    workers = min(len(keys), processes or _cores())
+    if _PENDING:
+        raise RuntimeError("train_many cannot be called from inside one of its own jobs")
+    _PENDING.extend(jobs[key] for key in keys)
+    try:
+        if workers <= 1 or "fork" not in get_all_start_methods():
+            results = [_run_job(i) for i in range(len(keys))]
+        else:
+            context = get_context("fork")
+            with ProcessPoolExecutor(workers, context, initializer=_start_worker) as pool:
+                results = list(pool.map(_run_job, range(len(keys))))
+    finally:
+        _PENDING.clear()
+    return dict(zip(keys, results, strict=True))

@@ -1,6 +1,7 @@
 """The built site as a reader sees it: every page in headless Chromium, served under a sub-path.
 
-The site is built with ``SITE_URL=http://127.0.0.1:PORT/refimpl/`` and served from loopback
+The site is built with ``SITE_URL=http://127.0.0.1:PORT/refimpl/`` (once per run, shared with
+the docs tests: tests/site_build.py) and served from loopback
 so that it lives at ``/refimpl/``, as it does on GitHub Pages; nothing is served at ``/``.
 Every request the browser makes is routed through the test: one that leaves 127.0.0.1 is
 aborted and reported. Chromium is Debian's package (``.ci/run`` installs it with apt),
@@ -16,8 +17,6 @@ import functools
 import http.server
 import os
 import re
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.docs_blocks import DOCS, FENCE, pages
+from tests.site_build import SUB_PATH, SiteBuild, site_port, site_url
 
 ROOT = DOCS.parent
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package
@@ -39,7 +39,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SUB_PATH = "/refimpl/"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 TIMEOUT_MS = 15_000
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -122,32 +121,29 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+_SERVERS: dict[Path, http.server.ThreadingHTTPServer] = {}
+
+
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Build the site for ``http://127.0.0.1:PORT/refimpl/`` and serve it there."""
-    root = tmp_path_factory.mktemp("served")
-    site = root / SUB_PATH.strip("/")
-    handler_class = type("Handler", (SiteHandler,), {"not_found_page": site / "404.html"})
-    handler = functools.partial(handler_class, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    url = f"http://127.0.0.1:{server.server_address[1]}{SUB_PATH}"
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
-        cwd=ROOT,
-        env=dict(os.environ, NO_MKDOCS_2_WARNING="1", SITE_URL=url),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, f"strict build failed:\n{result.stdout}\n{result.stderr}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+def base_url(site_build: SiteBuild) -> str:
+    """The run's build (tests/site_build.py), made for this address and served there.
+
+    The server starts once per process and serves until the process ends: pytest-xdist
+    may tear a worker's fixtures down and set them up again between batches of tests,
+    and a fresh server could not always bind the port while the browser's connections
+    to the old one linger.
+    """
+    site_build.check()
+    if site_build.served not in _SERVERS:
+        handler_class = type(
+            "Handler", (SiteHandler,), {"not_found_page": site_build.site / "404.html"}
+        )
+        handler = functools.partial(handler_class, directory=str(site_build.served))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", site_port()), handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        _SERVERS[site_build.served] = server
+    return site_url()
 
 
 @pytest.fixture(scope="module")

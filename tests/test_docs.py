@@ -1,7 +1,8 @@
 """The site: a strict build, live outputs on every page, math rendered, the API documented.
 
-The build runs once per test session (a subprocess, exactly as ``tools/dev.py build``
-runs it); the tests then read the built HTML next to the Markdown sources.
+The build runs once per test run (a subprocess, as ``tools/dev.py build`` runs it, shared
+with the browser tests: tests/site_build.py); the tests then read the built HTML next to
+the Markdown sources.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import refimpl
 from refimpl import functional, models, shapes, training
 from refimpl.models import small
 from tests.docs_blocks import DOCS, FENCE, Sessions, blocks, is_executed, options, pages
+from tests.site_build import SiteBuild
 
 ROOT = DOCS.parent
 HAND_TYPED = [
@@ -37,24 +39,9 @@ HAND_TYPED = [
 ]
 
 
-def build(destination: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(destination)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    destination = tmp_path_factory.mktemp("site")
-    result = build(destination)
-    assert result.returncode == 0, f"strict build failed:\n{result.stdout}\n{result.stderr}"
-    return destination
+def site(site_build: SiteBuild) -> Path:
+    return site_build.check()
 
 
 def built_page(site: Path, page: Path) -> str:
@@ -168,9 +155,8 @@ def test_every_public_name_is_documented(site, page, module):
     assert missing == []
 
 
-def test_build_is_deterministic(site, tmp_path):
-    again = tmp_path / "again"
-    assert build(again).returncode == 0
+def test_build_is_deterministic(site, second_site_build):
+    again = second_site_build.check()
     for page in PAGES:
         assert built_page(again, page) == built_page(site, page), f"{page} differs between builds"
 

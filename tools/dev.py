@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The project's entry point: set up .venv from the pinned set, then test, serve, build or bench.
 
-    python3 tools/dev.py test  [pytest args...]   run the test suite (doctests included)
+    python3 tools/dev.py test  [pytest args...]   run the test suite (doctests included) on
+                                                  every core (pytest-xdist; -n 0: one process)
     python3 tools/dev.py setup                    only create or update .venv (CI times it)
     python3 tools/dev.py test --torch oldest ...  the same at the oldest supported torch, in
                                                   its own venv (.venv-torch-2.12.0); setup too
@@ -120,6 +121,20 @@ def call(python: Path, *args: str) -> int:
         return 130
 
 
+def parallel(args: list[str]) -> list[str]:
+    """pytest-xdist's options for every core, unless ``args`` choose their own.
+
+    ``--dist loadfile`` keeps each test file on one worker (the browser tests serve the
+    site on one port from one process); ``-n 0`` runs in one process.
+    """
+    chosen = ("-n", "--numprocesses", "--dist", "-p")
+    if any(a == c or a.startswith(c) for a in args for c in chosen if c != "-p") or any(
+        a == "-p" and b == "no:xdist" for a, b in zip(args, args[1:])
+    ):
+        return []
+    return ["-n", "auto", "--dist", "loadfile"]
+
+
 def sort_key(pin: str) -> str:
     return pin.split("==")[0].lower().replace("_", "-")
 
@@ -193,7 +208,7 @@ def main(argv: list[str]) -> int:
         log(f"{python.parent.parent.relative_to(ROOT)} is ready: {python.relative_to(ROOT)}")
         return 0
     if command == "test":
-        return call(python, "-m", "pytest", *rest)
+        return call(python, "-m", "pytest", *parallel(rest), *rest)
     if command == "serve":
         return call(python, "-m", "mkdocs", "serve", *rest)
     if command == "build":

@@ -135,6 +135,7 @@ def lenet(
     kernel_size: int = 5,
     padding: int = 0,
     batch_norm: bool = False,
+    activation: str = "sigmoid",
 ) -> nn.Sequential:
     """LeNet with sigmoid activations, optionally batch-normalized.
 
@@ -142,7 +143,8 @@ def lenet(
     by sigmoid and 2x2 average pooling, then dense layers of 120 and 84 sigmoid units
     and the output layer. With ``batch_norm`` a ``BatchNorm2d`` (after each convolution,
     per channel) or ``BatchNorm1d`` (after each hidden dense layer, per feature) sits
-    between the affine layer and its sigmoid.
+    between the affine layer and its sigmoid. ``activation="relu"`` puts ReLU in every
+    place of the sigmoid (a modern variant; the book's LeNet is the default).
 
     Example:
         >>> import torch
@@ -150,6 +152,11 @@ def lenet(
         >>> lenet()(torch.zeros(2, 1, 28, 28)).shape
         torch.Size([2, 10])
     """
+
+    activations = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+    if activation not in activations:
+        raise ValueError(f"activation must be 'sigmoid' or 'relu', got {activation!r}")
+    act = activations[activation]
 
     def norm(dims: int) -> list[nn.Module]:
         if not batch_norm:
@@ -159,19 +166,19 @@ def lenet(
     return nn.Sequential(
         nn.LazyConv2d(6, kernel_size=kernel_size, padding=padding),
         *norm(2),
-        nn.Sigmoid(),
+        act(),
         nn.AvgPool2d(kernel_size=2, stride=2),
         nn.LazyConv2d(16, kernel_size=kernel_size, padding=padding),
         *norm(2),
-        nn.Sigmoid(),
+        act(),
         nn.AvgPool2d(kernel_size=2, stride=2),
         nn.Flatten(),
         nn.LazyLinear(120),
         *norm(1),
-        nn.Sigmoid(),
+        act(),
         nn.LazyLinear(84),
         *norm(1),
-        nn.Sigmoid(),
+        act(),
         nn.LazyLinear(num_classes),
     )
 
