@@ -6,7 +6,8 @@
     python3 tools/dev.py setup                    only create or update .venv (CI times it)
     python3 tools/dev.py test --torch oldest ...  the same at the oldest supported torch, in
                                                   its own venv (.venv-torch-2.12.0); setup too
-    python3 tools/dev.py serve [mkdocs args...]   serve the site on http://127.0.0.1:8000
+    python3 tools/dev.py serve [mkdocs args...]   serve the site on http://127.0.0.1:8000; an edit
+                                                  rebuilds only its page (--clean: all)
     python3 tools/dev.py build                    build the site into site/ (strict)
     python3 tools/dev.py bench [args...]          run benchmarks/bench_layers.py
     python3 tools/dev.py lock                     regenerate tools/constraints.txt
@@ -210,7 +211,10 @@ def main(argv: list[str]) -> int:
     if command == "test":
         return call(python, "-m", "pytest", *parallel(rest), *rest)
     if command == "serve":
-        return call(python, "-m", "mkdocs", "serve", *rest)
+        # --dirty: an edit rebuilds only the edited page (and, after a refimpl edit, every
+        # page with executed code: tools/serve_hooks.py); --clean: every page, every time
+        dirty = [] if {"--dirty", "--clean"} & set(rest) else ["--dirty"]
+        return call(python, "-m", "mkdocs", "serve", *dirty, *rest)
     if command == "build":
         return call(python, "-m", "mkdocs", "build", "--strict", *rest)
     return call(python, str(ROOT / "benchmarks" / "bench_layers.py"), *rest)

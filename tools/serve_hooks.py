@@ -1,0 +1,94 @@
+"""MkDocs hooks for authors: every page's code runs fresh, and edits to refimpl show at once.
+
+- **Fresh sessions per page.** markdown-exec keeps each session's globals for the life of
+  the process, and ``mkdocs serve`` is one process for many builds: a page rebuilt after an
+  edit would otherwise start from the variables its previous build left. Each page now
+  starts from empty sessions, so a rebuilt page prints what a clean build prints.
+- **Local modules reloaded.** ``mkdocs.yml`` watches ``refimpl/``. Before each build the
+  sources of every module the pages imported from this repository (``refimpl`` and any
+  other) are compared with the previous build's; if one changed, all of them are dropped
+  from ``sys.modules``, so the pages import the edited code, and under ``--dirty``
+  (``tools/dev.py serve`` uses it) every page with executed code is rebuilt, not just the
+  edited Markdown files.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from markdown_exec._internal.formatters import python as markdown_exec_python
+
+ROOT = Path(__file__).resolve().parent.parent
+EXECUTED = ('exec="on"', 'exec="1"', "exec='on'", 'exec="true"')
+log = logging.getLogger("mkdocs.hooks.serve")
+
+_dirty = False
+_seen: dict[str, tuple[int, int]] = {}  # source path -> (mtime_ns, size) at the last build
+
+
+def _local_modules() -> dict[str, Path]:
+    """Modules imported from this repository's sources (not its virtual environments)."""
+    found = {}
+    for name, module in list(sys.modules.items()):
+        path = Path(getattr(module, "__file__", None) or "/").resolve()
+        inside = path.is_relative_to(ROOT) and not path.relative_to(ROOT).parts[0].startswith(".")
+        if inside and path.parent != ROOT / "tools":  # not the venvs, not these hooks
+            found[name] = path
+    return found
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return (0, -1)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def local_sources_changed() -> list[str]:
+    """Local modules whose source changed since the last call; drops them all if any did."""
+    modules = _local_modules()
+    changed = sorted(
+        name
+        for name, path in modules.items()
+        if str(path) in _seen and _seen[str(path)] != _stamp(path)
+    )
+    if changed:
+        for name in modules:
+            del sys.modules[name]
+        _seen.clear()
+    else:
+        _seen.update({str(path): _stamp(path) for path in modules.values()})
+    return changed
+
+
+def reset_sessions() -> None:
+    """Forget every markdown-exec Python session: the next block starts from nothing."""
+    markdown_exec_python._sessions_globals.clear()
+    markdown_exec_python._sessions_counter.clear()
+    markdown_exec_python._code_blocks.clear()
+
+
+def on_startup(*, command: str, dirty: bool, **_: Any) -> None:
+    global _dirty
+    _dirty = dirty
+
+
+def on_files(files: Any, config: Any, **_: Any) -> Any:
+    changed = local_sources_changed()
+    if changed:
+        log.info("local modules changed (%s): reloading them", ", ".join(changed))
+        if _dirty:  # --dirty rebuilds a page only when its output is older than its source
+            for file in files.documentation_pages():
+                text = Path(file.abs_src_path).read_text(encoding="utf-8")
+                if any(marker in text for marker in EXECUTED):
+                    Path(file.abs_dest_path).unlink(missing_ok=True)
+    return files
+
+
+def on_page_markdown(markdown: str, **_: Any) -> str:
+    reset_sessions()
+    return markdown
