@@ -306,3 +306,22 @@ def test_a_raising_block_is_named_by_page_and_line_in_the_rerun(tmp_path, monkey
         sessions.run(found[1])
     assert found[1].where == "broken-page.md:9"
     assert raised.traceback[-1].frame.code.raw.co_filename == "broken-page.md:9"
+
+
+def test_search_index_holds_prose_not_code(site):
+    """Code and printed outputs stay out of the search index (every first visit loads it)."""
+    import gzip
+    import json
+
+    raw = (site / "search" / "search_index.json").read_bytes()
+    docs = json.loads(raw)["docs"]
+    assert not [d["location"] for d in docs if "<pre" in d["text"]], "a code block was indexed"
+    indexed = {d["location"].split("#")[0] for d in docs}
+    for page in PAGES:  # every page is still found by its words
+        relative = page.relative_to(DOCS).with_suffix("")
+        folder = relative.parent if relative.name == "index" else relative
+        location = "" if str(folder) == "." else f"{folder.as_posix()}/"
+        assert location in indexed, f"{page} is not in the search index"
+    words = " ".join(d["text"] for d in docs)
+    assert "ceil_mode" in words and "running_var" in words  # inline code in prose stays
+    assert len(gzip.compress(raw)) < 80_000, f"{len(gzip.compress(raw)):,} bytes gzipped"
