@@ -28,11 +28,58 @@ def latex_to_mathml(latex: str, display: bool, where: str) -> str:
         mathml = convert(source, display="block" if display else "inline")
     except Exception as error:  # latex2mathml raises many types; all mean "bad formula"
         raise ValueError(f"{where}: cannot convert formula {source!r}: {error}") from error
+    mathml = polish_mathml(mathml)
     alt = html.escape(source, quote=True)
     mathml = mathml.replace("<math ", f'<math alttext="{alt}" ', 1)
     if display:
         return f'<div class="math-display">{mathml}</div>'
     return f'<span class="math-inline">{mathml}</span>'
+
+
+# Mathematical Alphanumeric Symbols: the first capital and small letter of each alphabet.
+# Chromium implements MathML Core, which ignores ``mathvariant`` except "normal" on a
+# single-letter <mi>, so bold letters must be the bold code points themselves.
+_STYLED = {
+    "bold": {"A": 0x1D400, "a": 0x1D41A, "\u0391": 0x1D6A8, "\u03b1": 0x1D6C2},
+    "bold-italic": {"A": 0x1D468, "a": 0x1D482, "\u0391": 0x1D71C, "\u03b1": 0x1D736},
+}
+# Greek capitals run Α..Ω (U+0391..U+03A9) and smalls α..ω (U+03B1..U+03C9), 25 slots
+# each, in the same order in the styled alphabets (U+03A2's slot holds capital theta
+# symbol, the small final sigma keeps its place), so one offset maps a letter.
+_RANGES = {"A": ("A", 26), "a": ("a", 26), "\u0391": ("\u0391", 25), "\u03b1": ("\u03b1", 25)}
+STYLED_MI = re.compile(r'<mi mathvariant="(bold|bold-italic)">([^<]+)</mi>')
+OPERATOR_NAME = re.compile(r"<mo>([A-Za-z]{2,})</mo>")
+# \ln, \log, \exp... followed by their argument: TeX sets a thin space between them.
+FUNCTION_THEN_ARGUMENT = re.compile(r"(<mi>(?:ln|log|exp|sin|cos|tan|det|dim)</mi>)(?=<m[in]>)")
+
+
+def styled_letter(variant: str, letter: str) -> str | None:
+    """``letter`` in the bold or bold-italic alphabet, or None if it has no styled form."""
+    for first, (start, count) in _RANGES.items():
+        offset = ord(letter) - ord(start)
+        if 0 <= offset < count:
+            return chr(_STYLED[variant][first] + offset)
+    return None
+
+
+def _style(match: re.Match[str]) -> str:
+    variant, content = match.group(1), html.unescape(match.group(2))
+    styled = [styled_letter(variant, c) for c in content]
+    if any(c is None for c in styled):
+        return match.group(0)
+    return f"<mi>{''.join(c for c in styled if c)}</mi>"
+
+
+def polish_mathml(mathml: str) -> str:
+    """What latex2mathml leaves to the renderer, made explicit for MathML Core.
+
+    Bold letters become bold code points (Chromium draws ``mathvariant="bold"`` in plain
+    weight); ``\\operatorname{BN}`` becomes an identifier, not an operator with an
+    operator's spacing ("BN (x)"); a thin space follows ``\\ln`` before its argument.
+    """
+    mathml = STYLED_MI.sub(_style, mathml)
+    mathml = OPERATOR_NAME.sub(r"<mi>\1</mi>", mathml)
+    return FUNCTION_THEN_ARGUMENT.sub(r'\1<mspace width="0.1667em"></mspace>', mathml)
 
 
 def render_math(content: str, where: str = "page") -> str:

@@ -38,7 +38,7 @@ def conv_figure(
 
     The padded input is drawn with real cells filled and padding cells dashed; at each
     step the kernel's taps are highlighted on the input and the output cell they
-    produce on the output grid. Sizes come from :mod:`refimpl.shapes`, so the drawing
+    produce on the output grid. Sizes come from [`refimpl.shapes`][], so the drawing
     always has as many output cells as the layer has outputs. With reduced motion
     enabled the first step is shown still.
 

@@ -12,7 +12,7 @@ BOX_H, GAP = 34, 14
 
 
 def architecture_figure(summary: Summary, title: str) -> str:
-    """One box per row of a :class:`~refimpl.models.Summary`, top to bottom, with the
+    """One box per row of a [`Summary`][refimpl.models.Summary], top to bottom, with the
     stage's output shape and parameter count, and the input shape on top.
 
     Example:
