@@ -26,6 +26,13 @@ def _per_side(
     return (ph, ph), (pw, pw)
 
 
+def _input_label(h: int, w: int, rows: int, cols: int) -> str:
+    """The input's size, and the padded size only where padding adds something."""
+    if (rows, cols) == (h, w):
+        return f"input {h}x{w}, no padding"
+    return f"input {h}x{w}, padded to {rows}x{cols}"
+
+
 def conv_figure(
     input_size: int | Sequence[int],
     kernel_size: int | Sequence[int],
@@ -59,7 +66,7 @@ def conv_figure(
     out_x, out_y = in_x + cols * CELL + GAP, in_y + (rows - out_h) * CELL / 2
     width, height = out_x + out_w * CELL + 10, in_y + rows * CELL + 10
     body = [
-        text(in_x + cols * CELL / 2, 18, f"input {h}x{w}, padded to {rows}x{cols}"),
+        text(in_x + cols * CELL / 2, 18, _input_label(h, w, rows, cols)),
         text(out_x + out_w * CELL / 2, 18, f"output {out_h}x{out_w}"),
     ]
     for r in range(rows):
