@@ -133,7 +133,7 @@ def _linear(element: ET.Element) -> str:
 
 
 def mathml_text(mathml: str) -> str:
-    """A formula as one line of Unicode text: ``√(σ̂² + ϵ)`` for ``\\sqrt{\\hat\\sigma^2 + \\epsilon}``.
+    """A formula as one line of Unicode text (``\\sqrt{\\hat\\sigma^2}`` is ``√(σ̂²)``).
 
     Plain text is all a table of contents or a search result can show; flattening the
     MathML's tokens instead would drop the square root and the fraction bars.
