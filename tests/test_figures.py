@@ -134,6 +134,21 @@ def test_architecture_figure_has_a_box_per_stage():
         assert " x ".join(map(str, row.output_shape[1:])) in markup
 
 
+def test_architecture_figure_names_what_each_stage_holds():
+    model = models.resnet18()
+    table = models.layer_summary(model, (1, 1, 96, 96))
+    labels = texts(parse(figures.architecture_figure(table, "ResNet-18", model)))
+    assert "0: 7x7 conv 64, BN, ReLU, 3x3 max pool" in labels
+    assert "b2: residual block x2" in labels
+    assert "b3: residual block, 1x1 shortcut, residual block" in labels
+    assert not any("Sequential" in label for label in labels)
+    nin = models.nin()
+    table = models.layer_summary(nin, (1, 1, 224, 224))
+    labels = texts(parse(figures.architecture_figure(table, "NiN", nin)))
+    stage_labels = [label for label in labels if label.startswith("0: ")]
+    assert stage_labels and stage_labels[0].endswith("…") and len(stage_labels[0]) <= 3 + 52
+
+
 def test_line_plot():
     root = parse(figures.line_plot({"a": [0.0, 2.0, 1.0], "b": [1.0, 1.5, 3.0]}, "x", "y", "T"))
     assert_accessible(root)
