@@ -3,7 +3,7 @@
 Every check raises the exception type PyTorch raises for the same mistake, with a
 message that names the argument and shows its value. The functions that validate a
 whole call (``conv2d_arguments``, ``pool2d_arguments`` and so on) return the
-normalized hyper-parameters, so the ops in :mod:`refimpl.functional` read as the
+normalized hyper-parameters, so the ops in [`refimpl.functional`][] read as the
 formulas on their pages.
 """
 

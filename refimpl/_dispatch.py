@@ -1,10 +1,10 @@
-"""The switch between the reference ops and the fast kernels of :mod:`refimpl.fast`.
+"""The switch between the reference ops and the fast kernels of [`refimpl.fast`][].
 
-An op of :mod:`refimpl.functional` marked ``@has_fast_kernel`` runs its own body, the
-reference, unless the fast kernels were switched on (:func:`refimpl.fast.kernels`,
-:func:`refimpl.fast.set_enabled`, or ``REFIMPL_FAST_KERNELS=1`` in the environment
+An op of [`refimpl.functional`][] marked ``@has_fast_kernel`` runs its own body, the
+reference, unless the fast kernels were switched on ([`refimpl.fast.kernels`][],
+[`refimpl.fast.set_enabled`][], or ``REFIMPL_FAST_KERNELS=1`` in the environment
 when refimpl is imported). Then the call goes to the kernel of the same name in
-:mod:`refimpl.fast`, which takes the same arguments and is tested equal.
+[`refimpl.fast`][], which takes the same arguments and is tested equal.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def set_fast_kernels(enabled: bool) -> bool:
 
 
 def has_fast_kernel(reference: Callable[P, R]) -> Callable[P, R]:
-    """Mark a reference op that :mod:`refimpl.fast` has a kernel for (same name, same signature)."""
+    """Mark a reference op that [`refimpl.fast`][] has a kernel for (same name, same signature)."""
     name = reference.__name__
 
     @functools.wraps(reference)

@@ -2,7 +2,7 @@
 
 ``from refimpl import nn`` and then ``nn.LazyConv2d(...)``, ``nn.ReLU()``,
 ``nn.Sequential(...)``: every layer here is refimpl's own (the classes of
-:mod:`refimpl.modules`, under the same names as in ``torch.nn``). What refimpl does not
+[`refimpl.modules`][], under the same names as in ``torch.nn``). What refimpl does not
 reimplement comes from ``torch.nn`` itself and is named here on purpose:
 
 - the containers ``Module``, ``Sequential`` and ``ModuleList``, which hold layers and
@@ -10,7 +10,7 @@ reimplement comes from ``torch.nn`` itself and is named here on purpose:
 - ``Sigmoid``, the activation of the book's LeNet (refimpl reimplements ReLU only).
 
 A name that is in neither group, ``nn.Conv1d`` say, is missing here rather than silently
-torch's. :func:`refimpl.models.to_torch` goes the other way: it turns a model built from
+torch's. [`refimpl.models.to_torch`][] goes the other way: it turns a model built from
 these layers into the same model built from ``torch.nn``'s.
 
 Example:

@@ -1,11 +1,12 @@
 """A small, deterministic training loop on real data: scikit-learn's handwritten digits.
 
-:func:`load_digits_split` turns the 1,797 8x8 images that ship inside scikit-learn into a
-seeded, stratified train/validation split of tensors; :func:`train` fits a model with
-minibatch SGD (or Adam) and cross-entropy and records, per epoch, the training loss, the
-validation loss and the validation accuracy in a :class:`History`. The same seed gives
-the same split, the same initial weights (for lazy models), the same minibatch order and
-so the same curve, whether the model is built from ``refimpl`` or ``torch.nn`` layers.
+[`load_digits_split`][refimpl.training.load_digits_split] turns the 1,797 8x8 images that
+ship inside scikit-learn into a seeded, stratified train/validation split of tensors;
+[`train`][refimpl.training.train] fits a model with minibatch SGD (or Adam) and
+cross-entropy and records, per epoch, the training loss, the validation loss and the
+validation accuracy in a [`History`][refimpl.training.History]. The same seed gives the same
+split, the same initial weights (for lazy models), the same minibatch order and so the same
+curve, whether the model is built from ``refimpl`` or ``torch.nn`` layers.
 """
 
 from __future__ import annotations
@@ -100,7 +101,10 @@ def _digits() -> tuple[Tensor, Tensor]:
 
 @dataclass
 class History:
-    """Per-epoch records of one :func:`train` run (index ``e`` is after epoch ``e + 1``)."""
+    """Per-epoch records of one [`train`][refimpl.training.train] run.
+
+    Index ``e`` of each list holds the value after epoch ``e + 1``.
+    """
 
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
@@ -156,7 +160,7 @@ def train(
     eval-mode forward pass before the optimizer is created) and dropout are seeded; a
     ``torch.Generator`` seeded with ``seed`` shuffles the minibatches. ``optimizer`` is
     ``"sgd"`` (plain minibatch SGD) or ``"adam"``. The loss is the mean cross-entropy.
-    ``fast=True`` runs refimpl's layers on the kernels of :mod:`refimpl.fast` (the same
+    ``fast=True`` runs refimpl's layers on the kernels of [`refimpl.fast`][] (the same
     numbers up to float rounding, several times faster to train); the default is the
     reference ops. ``threads`` is torch's intra-op thread count during the run (restored
     afterwards; ``None`` leaves it as it is). The default, one thread, is the fastest
@@ -276,17 +280,17 @@ def train_many(
 ) -> dict[K, History]:
     """Run independent trainings side by side, one per CPU core; return their histories.
 
-    Each job is a function without arguments that builds a model and calls :func:`train`,
-    for example ``lambda: train(lenet8(), data, epochs=2, lr=1.0)``. The jobs run in up to
-    ``processes`` worker processes (default: one per core this process may use), forked
-    from this one, so they see everything defined here. :func:`train` seeds itself and
-    runs on one thread, so the histories do not depend on how many processes there are or
-    which one ran which job: with ``processes=1``, or where the platform cannot fork, the
-    jobs run here one after another and give the same numbers. The small networks trained
-    on the site keep one core busy each, so on ``n`` cores ``n`` of them train in about
-    the time of one. A job trains its model in a worker: the model objects here stay as
-    they were (lazy ones uninitialized), so everything a job reports goes through its
-    :class:`History`.
+    Each job is a function without arguments that builds a model and calls
+    [`train`][refimpl.training.train], for example ``lambda: train(lenet8(), data, epochs=2,
+    lr=1.0)``. The jobs run in up to ``processes`` worker processes (default: one per core
+    this process may use), forked from this one, so they see everything defined here.
+    [`train`][refimpl.training.train] seeds itself and runs on one thread, so the histories
+    do not depend on how many processes there are or which one ran which job: with
+    ``processes=1``, or where the platform cannot fork, the jobs run here one after another
+    and give the same numbers. The small networks trained on the site keep one core busy
+    each, so on ``n`` cores ``n`` of them train in about the time of one. A job trains its
+    model in a worker: the model objects here stay as they were (lazy ones uninitialized),
+    so everything a job reports goes through its [`History`][refimpl.training.History].
 
     Example:
         >>> import torch

@@ -390,3 +390,128 @@ def test_screenshot(tab, base_url, name, path):
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
     problems.assert_none()
+
+
+# ---------------------------------------------------------------------------------------
+# What a reader meets first: blocks inside the column, output labelled, results first,
+# API examples as console code, no LaTeX source in navigation or search
+
+READER_CHECKS = """
+() => {
+  const wide = [];
+  const blocks = ["pre > code", ".result", ".md-typeset__scrollwrap", ".tabbed-block"];
+  for (const el of document.querySelectorAll(blocks.map(b => "article " + b).join(", "))) {
+    if (el.scrollWidth > el.clientWidth + 1) {
+      wide.push(`${el.className}: ${el.scrollWidth} > ${el.clientWidth}: `
+                + (el.innerText || "").slice(0, 60));
+    }
+  }
+  const unlabelled = [...document.querySelectorAll("article .result")]
+    .filter(el => el.children.length > 0)
+    .filter(el => getComputedStyle(el, "::before").content !== '"Output"')
+    .map(el => (el.innerText || "").slice(0, 60));
+  const tabs = [...document.querySelectorAll("article .tabbed-set")].map(set => {
+    const labels = [...set.querySelectorAll(":scope > .tabbed-labels > label")];
+    const checked = set.querySelector(":scope > input:checked");
+    const first = set.querySelector(":scope > input");
+    return {labels: labels.map(l => l.innerText.trim()), firstChecked: checked === first};
+  });
+  const prompts = [];
+  const walker = document.createTreeWalker(document.querySelector("article"), NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.textContent.includes(">>>")) continue;
+    const parent = node.parentElement;
+    if (parent.closest("details.mkdocstrings-source")) continue;  // a function's own source
+    prompts.push({highlighted: parent.classList.contains("gp") && !!parent.closest("pre > code"),
+                  text: node.textContent.slice(0, 60)});
+  }
+  const navText = [...document.querySelectorAll(".md-nav__link, .md-nav__title")]
+    .map(el => el.textContent.trim());
+  return {
+    wide, unlabelled, tabs, prompts, navText, title: document.title,
+    nestedQuotes: document.querySelectorAll("article blockquote blockquote").length,
+  };
+}
+"""
+RAW_LATEX = re.compile(r"\\\(|\\\[|\\frac|\\sqrt|\\hat|\\mathbf|\$")
+
+
+@pytest.mark.parametrize("source", PAGES, ids=IDS)
+def test_page_layout_for_readers(tab, base_url, source):
+    """At 1280 px: nothing scrolls sideways, output is labelled, tabs open on the result,
+    API examples are console code, and navigation shows no LaTeX source."""
+    page, problems = tab
+    visit(page, base_url + url_path(source))
+    page.evaluate(SHOW_HIDDEN)
+    found = page.evaluate(READER_CHECKS)
+    assert found["wide"] == [], "blocks wider than their container at 1280 px"
+    assert found["unlabelled"] == [], "output frames without their 'Output' label"
+    for tabs in found["tabs"]:
+        if "Result" in tabs["labels"]:  # markdown-exec's source/result tabs
+            assert tabs["labels"][0] == "Result" and tabs["firstChecked"], tabs
+    assert found["nestedQuotes"] == 0, "nested blockquotes (a >>> prompt read as Markdown?)"
+    plain = [p["text"] for p in found["prompts"] if not p["highlighted"]]
+    assert plain == [], f"'>>>' outside highlighted console code: {plain[:3]}"
+    if source.parent.name == "reference" and source.name != "index.md":
+        assert found["prompts"], "an API page with no highlighted example"
+    latex = [t for t in [found["title"], *found["navText"]] if RAW_LATEX.search(t)]
+    assert latex == [], f"LaTeX source in the title or navigation: {latex[:3]}"
+    problems.assert_none()
+
+
+def test_search_index_has_no_latex_source(tab, base_url):
+    """Search titles and texts carry formulas as text (√(σ̂² + ϵ)), not as LaTeX source."""
+    page, problems = tab
+    visit(page, base_url)
+    index = page.evaluate(
+        "url => fetch(url).then(r => r.json())", base_url + "search/search_index.json"
+    )
+    entries = [(d["location"], d["title"] + " " + d["text"]) for d in index["docs"]]
+    assert len(entries) > 50
+    latex = [
+        (where, RAW_LATEX.search(text)[0]) for where, text in entries if RAW_LATEX.search(text)
+    ]
+    assert latex == []
+    titles = {d["location"]: d["title"] for d in index["docs"]}
+    assert titles["errata/#epsilon"] == "Batch norm divides by √(σ̂² + ϵ)"
+    problems.assert_none()
+
+
+def test_home_page_links_every_page_in_the_nav(tab, base_url):
+    page, problems = tab
+    visit(page, base_url)
+    nav = page.evaluate(
+        """() => [...document.querySelectorAll("nav.md-nav--primary a.md-nav__link[href]")]
+                   .map(a => a.href).filter(h => !h.includes("#"))"""
+    )
+    linked = page.evaluate(
+        """() => [...document.querySelectorAll("article a[href]")].map(a => a.href.split("#")[0])"""
+    )
+    pages = {url for url in nav if url != base_url}
+    assert len(pages) == len(PAGES) - 1, sorted(pages)  # every page but the home page
+    assert sorted(pages - set(linked)) == []
+    problems.assert_none()
+
+
+@pytest.mark.parametrize(
+    "name, path, selector, figure_title",
+    [
+        ("api-reference", "reference/models/", "#refimpl\\.models\\.Inception", None),
+        ("arithmetic-table", "convolution/arithmetic/", "#every-formula-against-real-layers", None),
+        ("inception-diagram", "architectures/googlenet/", "figure", "Inception block"),
+        ("resnext-diagram", "architectures/resnet/", "figure", "ResNeXt block"),
+    ],
+)
+def test_reader_screenshots(tab, base_url, name, path, selector, figure_title):
+    """Screenshots at 1280 px of what the reader fixes touched, for a person to look at."""
+    page, problems = tab
+    visit(page, base_url + path)
+    target = page.locator(selector)
+    if figure_title:
+        target = target.filter(has=page.locator("svg > title", has_text=figure_title))
+    target.first.scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, -80)")  # below the sticky header
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
+    problems.assert_none()

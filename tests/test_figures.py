@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -10,6 +11,7 @@ import torch
 
 import refimpl
 from refimpl import figures, models, shapes
+from refimpl.figures.blocks import layer_steps
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -132,6 +134,21 @@ def test_architecture_figure_has_a_box_per_stage():
         assert " x ".join(map(str, row.output_shape[1:])) in markup
 
 
+def test_architecture_figure_names_what_each_stage_holds():
+    model = models.resnet18()
+    table = models.layer_summary(model, (1, 1, 96, 96))
+    labels = texts(parse(figures.architecture_figure(table, "ResNet-18", model)))
+    assert "0: 7x7 conv 64, BN, ReLU, 3x3 max pool" in labels
+    assert "b2: residual block x2" in labels
+    assert "b3: residual block, 1x1 shortcut, residual block" in labels
+    assert not any("Sequential" in label for label in labels)
+    nin = models.nin()
+    table = models.layer_summary(nin, (1, 1, 224, 224))
+    labels = texts(parse(figures.architecture_figure(table, "NiN", nin)))
+    stage_labels = [label for label in labels if label.startswith("0: ")]
+    assert stage_labels and stage_labels[0].endswith("…") and len(stage_labels[0]) <= 3 + 52
+
+
 def test_line_plot():
     root = parse(figures.line_plot({"a": [0.0, 2.0, 1.0], "b": [1.0, 1.5, 3.0]}, "x", "y", "T"))
     assert_accessible(root)
@@ -184,3 +201,109 @@ def test_source_listing_refuses_a_note_that_does_not_match_one_line(code):
 
     with pytest.raises(ValueError, match="matches"):
         source_listing(F.conv2d, {code: "a note"})
+
+
+# ---------------------------------------------------------------------------------------
+# Block diagrams, read from the modules
+
+
+def texts(root: ET.Element) -> list[str]:
+    return [t.text or "" for t in root.iter(f"{SVG}text")]
+
+
+def merged_channels(root: ET.Element) -> list[int]:
+    return [int(str(e.get("data-channels"))) for e in by_role(root, "merge")]
+
+
+BLOCK_CASES = {
+    "inception": (lambda: models.Inception(64, (96, 128), (16, 32), 32), 192),
+    "inception-b4": (lambda: models.Inception(112, (144, 288), (32, 64), 64), 512),
+    "residual-identity": (lambda: models.Residual(64), 64),
+    "residual-1x1": (lambda: models.Residual(128, use_1x1conv=True, strides=2), 64),
+    "resnext-1x1": (lambda: models.ResNeXtBlock(64, 8, 0.5, use_1x1conv=True, strides=2), 32),
+    "resnext-identity": (lambda: models.ResNeXtBlock(32, 4, 1), 32),
+    "dense": (lambda: models.DenseBlock(3, 12), 16),
+}
+DRAW = {
+    "inception": figures.inception_figure,
+    "residual": figures.residual_figure,
+    "resnext": figures.resnext_figure,
+    "dense": figures.dense_block_figure,
+}
+
+
+@pytest.mark.parametrize("case", BLOCK_CASES)
+def test_block_figure_channels_are_the_modules(case):
+    """The drawn output width is what a forward pass returns; the drawing runs nothing."""
+    make, in_channels = BLOCK_CASES[case]
+    block = make()
+    draw = DRAW[case.split("-")[0]]
+    markup = draw(block, in_channels)
+    root = parse(markup)
+    assert_accessible(root)
+    assert root.find(f"{SVG}desc") is not None
+    assert markup == draw(make(), in_channels), "not deterministic"
+    out = block(torch.zeros(1, in_channels, 8, 8))
+    assert merged_channels(root)[-1] == out.shape[1]
+    assert texts(root)[0] == f"input: {in_channels} channels"
+    assert texts(root)[-1] == f"output: {out.shape[1]} channels"
+    # the layers are drawn with their real kernel sizes and widths, now that they are built
+    convs = [m for m in block.modules() if isinstance(m, refimpl.Conv2d)]
+    labels = " | ".join(texts(root))
+    for conv in convs:
+        kh, kw = conv.kernel_size
+        assert f"{kh}x{kw} conv {conv.in_channels}→{conv.out_channels}" in labels
+
+
+def test_inception_figure_has_four_paths_concatenated():
+    block = models.Inception(64, (96, 128), (16, 32), 32)
+    root = parse(figures.inception_figure(block, 192))
+    labels = texts(root)
+    assert len(by_role(root, "layer")) == 7  # 1 + 2 + 2 + 2 boxes
+    assert "3x3 max pool, stride 1" in labels
+    assert merged_channels(root) == [64 + 128 + 32 + 32]
+    assert "concatenate: 256 channels" in labels
+
+
+def test_residual_figure_shortcut_is_identity_or_1x1():
+    plain = parse(figures.residual_figure(models.Residual(64), 64))
+    projected = parse(figures.residual_figure(models.Residual(128, True, 2), 64))
+    assert "identity" in texts(plain) and "identity" not in texts(projected)
+    assert "1x1 conv 64→128, stride 2" in texts(projected)
+    assert len(by_role(projected, "layer")) == len(by_role(plain, "layer")) + 1
+    assert "+" in texts(plain) and "+" in texts(projected)
+
+
+@pytest.mark.parametrize("cardinality", [1, 4, 8, 16])
+def test_resnext_figure_draws_one_cell_per_group(cardinality):
+    block = models.ResNeXtBlock(64, cardinality, 1)
+    root = parse(figures.resnext_figure(block, 64))
+    assert len(by_role(root, "group")) == (cardinality if cardinality > 1 else 0)
+    assert block.conv2.groups == cardinality
+
+
+def test_dense_block_figure_grows_by_the_growth_rate():
+    root = parse(figures.dense_block_figure(models.DenseBlock(3, 12), 16))
+    assert merged_channels(root) == [28, 40, 52]
+    assert texts(root).count("identity") == 3
+
+
+def test_block_figures_draw_in_milliseconds():
+    blocks = [
+        (make(), channels, DRAW[case.split("-")[0]])
+        for case, (make, channels) in BLOCK_CASES.items()
+    ]
+    start = time.perf_counter()
+    for block, channels, draw in blocks:
+        draw(block, channels)
+    assert (time.perf_counter() - start) / len(blocks) < 0.05
+
+
+def test_block_figure_refuses_a_layer_it_cannot_draw():
+    with pytest.raises(TypeError, match="no box for Linear"):
+        layer_steps([refimpl.Linear(2, 3)], 2)
+
+
+def test_conv_figure_says_when_there_is_no_padding():
+    assert "input 5x5, no padding" in texts(parse(figures.conv_figure(5, 3)))
+    assert "input 5x5, padded to 7x7" in texts(parse(figures.conv_figure(5, 3, padding=1)))

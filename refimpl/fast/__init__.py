@@ -1,15 +1,16 @@
 """Fast kernels for the ops whose reference is slow, switched on explicitly.
 
-:mod:`refimpl.functional` is the reference: what a reader reads, and what runs by
+[`refimpl.functional`][] is the reference: what a reader reads, and what runs by
 default. This package holds faster versions of four of its ops, with the same names,
 signatures, results, gradients and errors, written for speed rather than for reading:
 
-* :func:`conv2d`: im2col in memory-sized blocks of images, on oneDNN's GEMM on a CPU
-  in float32 (:mod:`refimpl.fast.gemm`), with matrix-product backward passes, and a
+* [`conv2d`][refimpl.fast.conv2d]: im2col in memory-sized blocks of images, on oneDNN's GEMM on a
+CPU
+  in float32 (`refimpl.fast.gemm`), with matrix-product backward passes, and a
   tap-wise multiply-accumulate for depthwise convolutions;
-* :func:`max_pool2d`: a running maximum over the kernel taps, no window copy;
-* :func:`batch_norm`: one buffer for the statistics, the closed-form backward;
-* :func:`relu`: a backward that multiplies by a 0/1 mask.
+* [`max_pool2d`][refimpl.fast.max_pool2d]: a running maximum over the kernel taps, no window copy;
+* [`batch_norm`][refimpl.fast.batch_norm]: one buffer for the statistics, the closed-form backward;
+* [`relu`][refimpl.fast.relu]: a backward that multiplies by a 0/1 mask.
 
 Nothing changes until they are switched on, for a block or for the process::
 
@@ -61,7 +62,7 @@ __all__ = [
 
 
 def is_enabled() -> bool:
-    """Whether :mod:`refimpl.functional`'s ops run on the fast kernels now."""
+    """Whether [`refimpl.functional`][]'s ops run on the fast kernels now."""
     return fast_kernels_enabled()
 
 
@@ -72,7 +73,7 @@ def set_enabled(enabled: bool) -> None:
 
 @contextmanager
 def kernels(enabled: bool = True) -> Iterator[None]:
-    """Within the block, :mod:`refimpl.functional`'s ops run on the fast kernels (or not).
+    """Within the block, [`refimpl.functional`][]'s ops run on the fast kernels (or not).
 
     The previous setting comes back when the block ends, also on an exception.
     """

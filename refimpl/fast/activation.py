@@ -1,6 +1,6 @@
 """Fast ReLU: a backward that multiplies by a 0/1 mask.
 
-The same operation as :func:`refimpl.functional.relu`, with the same results and
+The same operation as [`refimpl.functional.relu`][], with the same results and
 gradients (tested in ``tests/test_fast_kernels.py``).
 """
 
@@ -50,7 +50,7 @@ def _relu_forward(input: Tensor, inplace: bool) -> Tensor:
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """:func:`refimpl.functional.relu`, fast: the backward multiplies by a 0/1 mask.
+    """[`refimpl.functional.relu`][], fast: the backward multiplies by a 0/1 mask.
 
     Example:
         >>> import torch

@@ -1,6 +1,6 @@
 """Fast 2-D convolution: blocked im2col on oneDNN's GEMM, with a backward written for it.
 
-The same operation as :func:`refimpl.functional.conv2d`, and the same arguments; only
+The same operation as [`refimpl.functional.conv2d`][], and the same arguments; only
 the order of floating-point additions differs. Tested equal to the reference and to
 ``torch.nn.functional.conv2d`` (``tests/test_fast_kernels.py``).
 """
@@ -187,7 +187,7 @@ def _input_gradient_as_conv(
     Input pixel ``y`` received ``weight[o, c, a, b]`` times itself in output pixel
     ``y - a*d + pad``; so ``dL/dinput`` is ``grad_out`` correlated with the kernel
     flipped in both directions, input and output channels swapped within each group,
-    and padded ``d*(k - 1) - pad`` on each side (see :meth:`_Geometry.transposed_pads`).
+    and padded ``d*(k - 1) - pad`` on each side (see `_Geometry.transposed_pads`).
     """
     groups, group_channels = geometry.groups, geometry.group_channels
     out_channels, _, kh, kw = weight.shape
@@ -269,11 +269,11 @@ def conv2d(
     dilation: IntPair = 1,
     groups: int = 1,
 ) -> Tensor:
-    """:func:`refimpl.functional.conv2d`, fast: the same arguments, result and errors.
+    """[`refimpl.functional.conv2d`][], fast: the same arguments, result and errors.
 
     The im2col columns are built for blocks of images that fit in a few MB, and
-    multiplied on oneDNN's GEMM on a CPU in float32 (:mod:`refimpl.fast.gemm`);
-    the backward is matrix products too (:class:`_Im2colConv2d`). Depthwise
+    multiplied on oneDNN's GEMM on a CPU in float32 (`refimpl.fast.gemm`);
+    the backward is matrix products too (`_Im2colConv2d`). Depthwise
     convolutions (``groups == C_in``) are a multiply-accumulate over kernel taps.
 
     Example:

@@ -5,12 +5,14 @@ leading (batch) size. On a CPU, in float32, it runs on oneDNN's GEMM (torch ship
 for its own convolutions) through ``torch.ops.mkldnn._linear_pointwise`` with no bias
 and no fused activation: a plain matrix product, ``a @ b`` written as
 ``linear(a, b^T)``. Everywhere else (other dtypes and devices, oneDNN switched off with
-``torch.backends.mkldnn.flags(enabled=False)`` or :func:`onednn_gemm`, an op missing
+``torch.backends.mkldnn.flags(enabled=False)`` or [`onednn_gemm`][refimpl.fast.onednn_gemm], an op
+missing
 from the torch build or answering the probe wrongly) it is ``torch.matmul``.
 
 The op is private to torch, so its schema may change between releases: before the
 first use it is probed once on a small product with a known exact answer, and any
-exception or wrong answer means ``torch.matmul`` from then on (:func:`onednn_works`).
+exception or wrong answer means ``torch.matmul`` from then on
+([`onednn_works`][refimpl.fast.onednn_works]).
 
 Why it matters: on CPUs where torch's BLAS (MKL) takes its AVX2 code path, oneDNN's
 AVX-512 GEMM is about twice as fast, and a convolution computed as im2col + GEMM is
@@ -18,7 +20,7 @@ bound by its GEMM. The product is the same mathematical operation either way; on
 order of the floating-point additions differs.
 
 The oneDNN op has no autograd formula, so the product is wrapped in an
-``autograd.Function`` whose backward is two more products through :func:`matmul`:
+``autograd.Function`` whose backward is two more products through [`matmul`][refimpl.fast.matmul]:
 ``grad_a = grad @ b^T`` and ``grad_b = a^T @ grad``. Those are differentiable in turn,
 so double backward works.
 """
@@ -71,7 +73,7 @@ def onednn_works() -> bool:
 
 @contextmanager
 def onednn_gemm(enabled: bool) -> Iterator[None]:
-    """Within the block, :func:`matmul` uses oneDNN's GEMM only if ``enabled``.
+    """Within the block, [`matmul`][refimpl.fast.matmul] uses oneDNN's GEMM only if ``enabled``.
 
     For measuring what the kernel choice is worth (``benchmarks/bench_layers.py
     --gemm torch``) and for tests of both paths.

@@ -1,6 +1,6 @@
 """Fast batch normalization: single-buffer statistics and the closed-form backward.
 
-The same operation as :func:`refimpl.functional.batch_norm`, and the same arguments,
+The same operation as [`refimpl.functional.batch_norm`][], and the same arguments,
 results, running statistics and gradients. Tested equal to the reference and to
 ``torch.nn.functional.batch_norm`` (``tests/test_fast_kernels.py``).
 """
@@ -32,10 +32,10 @@ def batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """:func:`refimpl.functional.batch_norm`, fast: the same arguments, results and updates.
+    """[`refimpl.functional.batch_norm`][], fast: the same arguments, results and updates.
 
     In training the batch statistics are taken in one buffer the size of the input,
-    and the backward is the closed form (:class:`_BatchNormOfBatch`) instead of
+    and the backward is the closed form (`_BatchNormOfBatch`) instead of
     autograd's dozen passes through mean, variance and the products.
 
     Example:

@@ -1,6 +1,6 @@
 """Fast max pooling: a running maximum over the kernel taps, with its own backward.
 
-The same operation as :func:`refimpl.functional.max_pool2d`, and the same arguments,
+The same operation as [`refimpl.functional.max_pool2d`][], and the same arguments,
 results, indices and gradients (PyTorch's first-maximum tie rule). Tested equal to the
 reference and to ``torch.nn.functional.max_pool2d`` (``tests/test_fast_kernels.py``).
 """
@@ -158,11 +158,11 @@ def max_pool2d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Tensor | tuple[Tensor, Tensor]:
-    """:func:`refimpl.functional.max_pool2d`, fast: the same arguments, results and gradients.
+    """[`refimpl.functional.max_pool2d`][], fast: the same arguments, results and gradients.
 
     Rather than gathering every window, the maximum is kept running over the
     ``kH * kW`` kernel taps: tap ``(a, b)`` of all windows at once is one strided view
-    of the input (:class:`_MaxPool2d`).
+    of the input (`_MaxPool2d`).
 
     Example:
         >>> import torch

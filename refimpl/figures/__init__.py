@@ -1,11 +1,13 @@
 """Figures drawn from refimpl itself, as inline SVG strings for the site, and source listings.
 
 Every figure takes the same parameters as the code it illustrates and computes its
-geometry with :mod:`refimpl.shapes` or by running :mod:`refimpl.functional`, so a
+geometry with [`refimpl.shapes`][refimpl.shapes] or by running
+[`refimpl.functional`][refimpl.functional], so a
 figure cannot disagree with the numbers printed beside it. Colours follow the
 site's light and dark palettes; each SVG carries a ``<title>`` and ``<desc>``.
 """
 
+from .blocks import dense_block_figure, inception_figure, residual_figure, resnext_figure
 from .conv import conv_figure
 from .diagrams import architecture_figure, line_plot
 from .groups import connections, groups_figure
@@ -19,11 +21,15 @@ __all__ = [
     "adaptive_bins_figure",
     "architecture_figure",
     "connections",
+    "dense_block_figure",
     "conv_figure",
     "figure",
     "groups_figure",
+    "inception_figure",
     "line_plot",
     "norm_axes_figure",
+    "residual_figure",
+    "resnext_figure",
     "source_lines",
     "source_listing",
     "statistic_groups",

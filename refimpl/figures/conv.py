@@ -26,6 +26,13 @@ def _per_side(
     return (ph, ph), (pw, pw)
 
 
+def _input_label(h: int, w: int, rows: int, cols: int) -> str:
+    """The input's size, and the padded size only where padding adds something."""
+    if (rows, cols) == (h, w):
+        return f"input {h}x{w}, no padding"
+    return f"input {h}x{w}, padded to {rows}x{cols}"
+
+
 def conv_figure(
     input_size: int | Sequence[int],
     kernel_size: int | Sequence[int],
@@ -38,7 +45,7 @@ def conv_figure(
 
     The padded input is drawn with real cells filled and padding cells dashed; at each
     step the kernel's taps are highlighted on the input and the output cell they
-    produce on the output grid. Sizes come from :mod:`refimpl.shapes`, so the drawing
+    produce on the output grid. Sizes come from [`refimpl.shapes`][], so the drawing
     always has as many output cells as the layer has outputs. With reduced motion
     enabled the first step is shown still.
 
@@ -59,7 +66,7 @@ def conv_figure(
     out_x, out_y = in_x + cols * CELL + GAP, in_y + (rows - out_h) * CELL / 2
     width, height = out_x + out_w * CELL + 10, in_y + rows * CELL + 10
     body = [
-        text(in_x + cols * CELL / 2, 18, f"input {h}x{w}, padded to {rows}x{cols}"),
+        text(in_x + cols * CELL / 2, 18, _input_label(h, w, rows, cols)),
         text(out_x + out_w * CELL / 2, 18, f"output {out_h}x{out_w}"),
     ]
     for r in range(rows):

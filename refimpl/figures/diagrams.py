@@ -5,15 +5,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from .. import nn
+from ..models.dense import DenseBlock
+from ..models.residual import Residual, ResNeXtBlock
 from ..models.summary import Summary
 from .svg import FAINT, INK, MUTED, PRIMARY, SERIES, figure_id, line, rect, svg, text
 
 BOX_H, GAP = 34, 14
 
 
-def architecture_figure(summary: Summary, title: str) -> str:
-    """One box per row of a :class:`~refimpl.models.Summary`, top to bottom, with the
+def architecture_figure(summary: Summary, title: str, model: nn.Module | None = None) -> str:
+    """One box per row of a [`Summary`][refimpl.models.Summary], top to bottom, with the
     stage's output shape and parameter count, and the input shape on top.
+
+    Given the ``model`` the summary was made from, each box names what the stage holds
+    ("3x3 conv 192, ReLU, 3x3 max pool" or "Inception x2, 3x3 max pool") instead of its
+    class ("Sequential").
 
     Example:
         >>> from refimpl.figures import architecture_figure
@@ -37,7 +44,8 @@ def architecture_figure(summary: Summary, title: str) -> str:
                 x0, y, width - 2 * x0, BOX_H, fill=FAINT, stroke=PRIMARY, rx="6", data_role="stage"
             )
         )
-        body.append(text(x0 + 10, y + 14, f"{row.name}: {row.kind}", size=12, anchor="start"))
+        kind = row.kind if model is None else stage_contents(model.get_submodule(row.name))
+        body.append(text(x0 + 10, y + 14, f"{row.name}: {kind}", size=12, anchor="start"))
         shape = " x ".join(map(str, row.output_shape[1:]))
         body.append(
             text(
@@ -55,6 +63,45 @@ def architecture_figure(summary: Summary, title: str) -> str:
         f"{summary.rows[-1].output_shape}; {summary.total_params:,} parameters in all."
     )
     return svg(body, width, y + 10, title, description, ident)
+
+
+def _layer_name(module: nn.Module) -> str:
+    """A stage's layer in a few words, its sizes read from the module."""
+    if isinstance(module, nn.Conv2d):
+        kh, kw = module.kernel_size
+        return f"{kh}x{kw} conv {module.out_channels}"
+    if isinstance(module, nn.Linear):
+        return f"dense {module.out_features}"
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
+        return f"{k}x{k} {'max' if isinstance(module, nn.MaxPool2d) else 'avg'} pool"
+    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+        return "global avg pool" if isinstance(module, nn.AdaptiveAvgPool2d) else "global max pool"
+    if isinstance(module, Residual):
+        return "residual block" + (", 1x1 shortcut" if module.conv3 is not None else "")
+    if isinstance(module, ResNeXtBlock):
+        return f"ResNeXt block ({module.conv2.groups} groups)"
+    if isinstance(module, DenseBlock):
+        return f"dense block: {len(module.net)} conv blocks"
+    names = {nn.BatchNorm1d: "BN", nn.BatchNorm2d: "BN", nn.Flatten: "flatten"}
+    for kind, name in names.items():
+        if isinstance(module, kind):
+            return name
+    return type(module).__name__.removeprefix("Lazy")
+
+
+def stage_contents(stage: nn.Module, limit: int = 52) -> str:
+    """What a stage holds, in order, repeats counted: ``"Residual x2"``; cut at ``limit``."""
+    children = list(stage.children()) if isinstance(stage, nn.Sequential) else [stage]
+    runs: list[tuple[str, int]] = []
+    for child in children:
+        name = _layer_name(child)
+        if runs and runs[-1][0] == name:
+            runs[-1] = (name, runs[-1][1] + 1)
+        else:
+            runs.append((name, 1))
+    label = ", ".join(f"{name} x{count}" if count > 1 else name for name, count in runs)
+    return label if len(label) <= limit else label[: limit - 1].rstrip(", ") + "…"
 
 
 def _ticks(low: float, high: float, count: int = 5) -> list[float]:

@@ -13,7 +13,7 @@ ROW = 20
 def connections(in_channels: int, out_channels: int, groups: int) -> torch.Tensor:
     """``(in, out)`` booleans: does input channel ``i`` reach output channel ``o``?
 
-    Read off refimpl's own :func:`refimpl.functional.conv2d`: input ``i`` alone is set
+    Read off refimpl's own [`refimpl.functional.conv2d`][]: input ``i`` alone is set
     to one, and the outputs it changes are its connections.
     """
     weight = torch.ones(out_channels, in_channels // groups, 1, 1)

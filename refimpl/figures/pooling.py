@@ -1,4 +1,4 @@
-"""Adaptive pooling's bins over one axis, as :func:`refimpl.shapes.adaptive_bins` computes them."""
+"""Adaptive pooling's bins over one axis, as [`refimpl.shapes.adaptive_bins`][] computes them."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Source listings for the site: the code of a refimpl function, read from the package.
 
-A page calls :func:`source_listing` on the op it explains and prints the result, so the
+A page calls `source_listing` on the op it explains and prints the result, so the
 code a reader sees is the code that ran, never a pasted copy. ``notes`` point out which
 line computes which term of the page's formula; each note names a piece of code that
 must occur on exactly one line of the listing, so a note that stops matching fails the

@@ -29,7 +29,8 @@ def conv2d(
     the zero-padded input with one filter. The windows are a strided *view* of the
     padded input (``Tensor.unfold``); laid out as a matrix with one column per output
     pixel (im2col), the filters times that matrix is every dot product at once.
-    Autograd differentiates it. :func:`conv2d_definition` is the same operation
+    Autograd differentiates it. [`conv2d_definition`][refimpl.functional.conv2d_definition] is the
+    same operation
     written one output pixel at a time.
 
     Args:
@@ -82,7 +83,8 @@ def conv2d_definition(
     dilation: IntPair = 1,
     groups: int = 1,
 ) -> Tensor:
-    """The definition of :func:`conv2d`, one output pixel at a time (for teaching and tests).
+    """The definition of [`conv2d`][refimpl.functional.conv2d], one output pixel at a time (for
+    teaching and tests).
 
     ``out[n, o, i, j] = bias[o] + sum over c, a, b of
     x[n, g*C/G + c, i*sH + a*dH, j*sW + b*dW] * weight[o, c, a, b]``, with ``x`` the

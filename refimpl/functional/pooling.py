@@ -180,7 +180,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: OutputSize) -> Tensor:
     """Average over adaptive bins, as ``torch.nn.functional.adaptive_avg_pool2d``.
 
     Output ``i`` averages input rows ``[floor(i*H/H_out), ceil((i+1)*H/H_out))``
-    (likewise columns; :func:`refimpl.shapes.adaptive_bins`), so bins overlap when
+    (likewise columns; [`refimpl.shapes.adaptive_bins`][]), so bins overlap when
     ``H`` is not a multiple of ``H_out``. Averaging over bins is linear, so it is
     ``A_h @ x @ A_w^T`` with ``A[i, j] = 1 / len(bin i)`` for ``j`` in bin ``i``.
 
@@ -209,7 +209,7 @@ def adaptive_max_pool2d(
 ) -> Tensor | tuple[Tensor, Tensor]:
     """Maximum over adaptive bins, as ``torch.nn.functional.adaptive_max_pool2d``.
 
-    Each bin's members (:func:`refimpl.shapes.adaptive_bins`) are gathered into a
+    Each bin's members ([`refimpl.shapes.adaptive_bins`][]) are gathered into a
     fixed-length axis (a short bin repeats its last member, which cannot change its
     maximum), then reduced. Indices, if asked for, are flat ``h * W + w`` positions.
 

@@ -2,9 +2,11 @@
 
 Each factory returns an ``nn.Sequential`` whose top-level children are the stages of
 the book's ``net``, with the same layers and hyper-parameters and lazy input
-channels, so :func:`layer_summary` over its children gives the book's table. The code
-reads as the book's: ``nn`` is :mod:`refimpl.nn`, torch's names for refimpl's layers.
-:func:`to_torch` converts a model into its twin built from ``torch.nn``'s layers.
+channels, so [`layer_summary`][refimpl.models.layer_summary] over its children gives the book's
+table. The code
+reads as the book's: ``nn`` is [`refimpl.nn`][], torch's names for refimpl's layers.
+[`to_torch`][refimpl.models.to_torch] converts a model into its twin built from ``torch.nn``'s
+layers.
 """
 
 from .classic import alexnet, lenet, lenet_bn, nin, nin_block, vgg, vgg11, vgg_block

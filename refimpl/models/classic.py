@@ -184,7 +184,8 @@ def lenet(
 
 
 def lenet_bn(num_classes: int = 10) -> nn.Sequential:
-    """D2L's batch-normalized LeNet: :func:`lenet` with 5x5 kernels and ``batch_norm=True``.
+    """D2L's batch-normalized LeNet: [`lenet`][refimpl.models.lenet] with 5x5 kernels and
+    ``batch_norm=True``.
 
     Example:
         >>> import torch

@@ -1,8 +1,8 @@
 """Small networks for 8x8 inputs (scikit-learn's digits), for the live training experiments.
 
-Like the chapter's models they are built from :mod:`refimpl.nn`'s layers, and
-:func:`refimpl.models.to_torch` gives their ``torch.nn`` twins. Input channels are lazy;
-run one forward pass (or :func:`refimpl.training.train`) before counting parameters.
+Like the chapter's models they are built from [`refimpl.nn`][]'s layers, and
+[`refimpl.models.to_torch`][] gives their ``torch.nn`` twins. Input channels are lazy;
+run one forward pass (or [`refimpl.training.train`][]) before counting parameters.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ __all__ = ["DeepBlock", "deep_cnn", "digits_cnn", "he_init", "lenet8"]
 def lenet8(
     num_classes: int = 10, *, batch_norm: bool = False, activation: str = "sigmoid"
 ) -> nn.Sequential:
-    """:func:`~refimpl.models.lenet` scaled to 8x8 inputs: 3x3 kernels with padding 1.
+    """[`lenet`][refimpl.models.lenet] scaled to 8x8 inputs: 3x3 kernels with padding 1.
 
     ``activation`` is ``"sigmoid"`` (the book's) or ``"relu"``.
 
@@ -69,7 +69,7 @@ def he_init(model: nn.Module, example: Tensor, seed: int = 0) -> nn.Module:
 
 
 class DeepBlock(Residual):
-    """D2L's :class:`~refimpl.models.Residual` block without a 1x1 shortcut, the sum optional.
+    """D2L's [`Residual`][refimpl.models.Residual] block without a 1x1 shortcut; the sum optional.
 
     ``residual=True`` is ``Residual(channels)``: ``relu(F(x) + x)``, the sum before the
     last ReLU. ``residual=False`` drops only the ``+ x``: ``relu(F(x))``, two plain 3x3
@@ -91,7 +91,9 @@ def deep_cnn(
     *,
     residual: bool = False,
 ) -> nn.Sequential:
-    """A stem (conv-BN-ReLU, 2x2 max pooling to 4x4), :class:`DeepBlock`\\ s and a GAP head.
+    """A stem (conv-BN-ReLU, 2x2 max pooling to 4x4), residual-optional blocks, a GAP head.
+
+    The blocks are [`DeepBlock`][refimpl.models.small.DeepBlock]s.
 
     The network has ``2 * num_blocks + 2`` weight layers whatever ``residual`` is, and
     the same parameter shapes, so plain and residual versions differ only in the sums.

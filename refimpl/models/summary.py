@@ -41,7 +41,7 @@ def layer_macs(module: nn.Module, output: Tensor) -> int:
 
 @dataclass(frozen=True)
 class LayerRow:
-    """One row of a :class:`Summary`: a module at the chosen depth."""
+    """One row of a [`Summary`][refimpl.models.Summary]: a module at the chosen depth."""
 
     name: str
     kind: str

@@ -29,10 +29,10 @@ def to_torch(model: torch.nn.Module) -> torch.nn.Module:
     first forward; with the same seed it then draws the same weights.
 
     Everything else is a container: ``nn.Sequential`` and blocks such as
-    :class:`~refimpl.models.Residual` are deep-copied with their class, each refimpl
+    [`Residual`][refimpl.models.Residual] are deep-copied with their class, each refimpl
     layer inside replaced by its twin, so the twin runs the same ``forward`` code (a
     layer used twice stays one layer). A container's ``forward`` that called
-    :mod:`refimpl.functional` itself would still call it in the twin; the chapter's
+    [`refimpl.functional`][] itself would still call it in the twin; the chapter's
     blocks call only their layers and ``torch.cat``. ``torch.nn`` modules (``Sigmoid``)
     are copied as they are. ``model`` itself is left unchanged.
 

@@ -1,4 +1,4 @@
-"""``torch.nn.Module`` layers with PyTorch's interface over :mod:`refimpl.functional`."""
+"""``torch.nn.Module`` layers with PyTorch's interface over [`refimpl.functional`][]."""
 
 from .activation import Dropout, Flatten, ReLU
 from .conv import Conv2d, LazyConv2d

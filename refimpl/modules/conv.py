@@ -1,4 +1,4 @@
-"""``Conv2d`` and ``LazyConv2d`` with torch's interface over :func:`refimpl.functional.conv2d`."""
+"""``Conv2d`` and ``LazyConv2d`` with torch's interface over [`refimpl.functional.conv2d`][]."""
 
 from __future__ import annotations
 
@@ -176,11 +176,12 @@ class Conv2d(nn.Module):
 
 
 class LazyConv2d(LazyModuleMixin, Conv2d):
-    """A :class:`Conv2d` whose ``in_channels`` is inferred from the first input.
+    """A [`Conv2d`][refimpl.modules.Conv2d] whose ``in_channels`` is inferred from the first input.
 
     Until the first forward, ``weight`` and ``bias`` are uninitialized parameters and
     ``in_channels`` is 0; the first call materializes them, initializes them as
-    :class:`Conv2d` does, and turns the module into a :class:`Conv2d`.
+    [`Conv2d`][refimpl.modules.Conv2d] does, and turns the module into a
+    [`Conv2d`][refimpl.modules.Conv2d].
 
     Example:
         >>> import torch

@@ -1,4 +1,4 @@
-"""``Linear`` and ``LazyLinear`` with torch's interface over :func:`refimpl.functional.linear`."""
+"""``Linear`` and ``LazyLinear`` with torch's interface over [`refimpl.functional.linear`][]."""
 
 from __future__ import annotations
 
@@ -77,7 +77,8 @@ class Linear(nn.Module):
 
 
 class LazyLinear(LazyModuleMixin, Linear):
-    """A :class:`Linear` whose ``in_features`` is inferred from the first input's last dim.
+    """A [`Linear`][refimpl.modules.Linear] whose ``in_features`` is inferred from the first
+    input's last dim.
 
     Example:
         >>> import torch

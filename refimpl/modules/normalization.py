@@ -1,4 +1,4 @@
-"""Normalization modules with torch's interface over :mod:`refimpl.functional.normalization`."""
+"""Normalization modules with torch's interface over `refimpl.functional.normalization`."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ __all__ = [
 
 
 class _BatchNorm(nn.Module):
-    """Shared state and forward of :class:`BatchNorm1d` and :class:`BatchNorm2d`.
+    """Shared state and forward of [`BatchNorm1d`][refimpl.modules.BatchNorm1d] and
+    [`BatchNorm2d`][refimpl.modules.BatchNorm2d].
 
     Parameters ``weight`` (gamma, starts at 1) and ``bias`` (beta, starts at 0);
     buffers ``running_mean`` (0), ``running_var`` (1) and ``num_batches_tracked``.
@@ -229,7 +230,8 @@ class _LazyBatchNorm(LazyModuleMixin, _BatchNorm):
 
 
 class LazyBatchNorm1d(_LazyBatchNorm, BatchNorm1d):
-    """A :class:`BatchNorm1d` whose ``num_features`` is inferred from the first input.
+    """A [`BatchNorm1d`][refimpl.modules.BatchNorm1d] whose ``num_features`` is inferred from the
+    first input.
 
     Example:
         >>> import torch
@@ -245,7 +247,8 @@ class LazyBatchNorm1d(_LazyBatchNorm, BatchNorm1d):
 
 
 class LazyBatchNorm2d(_LazyBatchNorm, BatchNorm2d):
-    """A :class:`BatchNorm2d` whose ``num_features`` is inferred from the first input.
+    """A [`BatchNorm2d`][refimpl.modules.BatchNorm2d] whose ``num_features`` is inferred from the
+    first input.
 
     Example:
         >>> import torch

@@ -1,4 +1,4 @@
-"""Pooling modules with torch's interface over :mod:`refimpl.functional.pooling`."""
+"""Pooling modules with torch's interface over `refimpl.functional.pooling`."""
 
 from __future__ import annotations
 
