@@ -57,8 +57,10 @@ def _import_test_database() -> tuple[Any, Any, list[dict[str, Any]]]:
     """
     import torch.backends
 
+    # the lock is a global of torch/backends/__init__.py, read through its functions' globals
+    backends_globals = torch.backends.flags_frozen.__globals__
     flag = "__allow_nonbracketed_mutation_flag"
-    saved_flag = getattr(torch.backends, flag)
+    saved_flag = backends_globals[flag]
     saved_calls = (torch._C.ScriptFunction.__call__, torch._C.ScriptMethod.__call__)
     saved_environ = dict(os.environ)
     saved_dtype = torch.get_default_dtype()
@@ -69,7 +71,7 @@ def _import_test_database() -> tuple[Any, Any, list[dict[str, Any]]]:
 
         new_module_tests = common_nn.get_new_module_tests()
     finally:
-        setattr(torch.backends, flag, saved_flag)
+        backends_globals[flag] = saved_flag
         torch._C.ScriptFunction.__call__, torch._C.ScriptMethod.__call__ = saved_calls  # type: ignore[method-assign]
         os.environ.clear()
         os.environ.update(saved_environ)
@@ -271,8 +273,10 @@ def _error_cases() -> Iterator[Any]:
                     yield pytest.param(name, index, dtype, training, id=ident)
 
 
+_rng = torch.get_rng_state()  # listing the cases draws samples: leave the generator as it was
 SAMPLE_CASES = list(_sample_cases())
 ERROR_CASES = list(_error_cases())
+torch.set_rng_state(_rng)
 
 
 # --- building and running ---------------------------------------------------------------
@@ -562,6 +566,7 @@ def test_module_without_samples(name: str) -> None:
 
 def test_import_left_no_global_change() -> None:
     """The database's import gave back torch.backends' flags: setting one still works."""
+    assert not torch.backends.flags_frozen()
     previous = torch.backends.mkldnn.enabled
     torch.backends.mkldnn.enabled = previous  # raises if the flags were still locked
     assert torch.backends.mkldnn.enabled == previous

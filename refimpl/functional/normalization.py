@@ -56,13 +56,13 @@ def batch_norm(
         >>> from refimpl.functional import batch_norm
         >>> x = torch.tensor([[1.0, 2.0], [3.0, 6.0]])
         >>> mean, var = torch.zeros(2), torch.ones(2)
-        >>> batch_norm(x, mean, var, training=True, eps=0.0)
+        >>> batch_norm(x, mean, var, training=True, eps=1e-12)
         tensor([[-1., -1.],
                 [ 1.,  1.]])
         >>> mean, var   # 0.1 of the batch mean [2, 4] and unbiased variance [2, 8]
         (tensor([0.2000, 0.4000]), tensor([1.1000, 1.7000]))
     """
-    batch_norm_arguments(input, running_mean, running_var, weight, bias, training)
+    batch_norm_arguments(input, running_mean, running_var, weight, bias, training, eps)
     x = _float32_if_low_precision(input)
     if training:
         dims = [0, *range(2, x.dim())]  # every dim but the channels: N, H, W
