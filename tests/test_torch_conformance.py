@@ -415,6 +415,14 @@ def _quantities(run: Run) -> dict[str, Tensor | None]:
     return named
 
 
+def _layout(t: Tensor) -> tuple[bool, bool]:
+    """(contiguous, channels-last): torch's test_memory_format expects a channels-last
+    result from a channels-last input (or convolution weight)."""
+    if t.numel() == 0:
+        return (True, True)
+    return t.is_contiguous(), t.is_contiguous(memory_format=torch.channels_last)
+
+
 def _max_error(t: Tensor, answer: Tensor) -> float:
     if t.numel() == 0:
         return 0.0
@@ -477,6 +485,8 @@ def test_sample_matches_torch(
     if lazy:
         assert type(mine).__name__ == type(theirs).__name__  # became its eager class
     assert our_run.warnings <= torch_run.warnings, "refimpl warns where torch does not"
+    for got, want in zip(our_run.outputs, torch_run.outputs, strict=True):
+        assert _layout(got) == _layout(want), "output memory layout"
     torch_values, our_values = _quantities(torch_run), _quantities(our_run)
     assert our_values.keys() == torch_values.keys()
     if exact is None:

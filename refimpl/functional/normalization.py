@@ -15,6 +15,7 @@ from .._checks import (
     layer_norm_arguments,
 )
 from .._dispatch import has_fast_kernel
+from ._layout import in_layout_of
 
 __all__ = ["batch_norm", "group_norm", "layer_norm"]
 
@@ -112,7 +113,7 @@ def layer_norm(
     x_hat = (x - mean) / torch.sqrt(var + eps)
     y = x_hat if weight is None else x_hat * weight  # one scale per element
     y = y if bias is None else y + bias
-    return y.to(input.dtype)
+    return y.to(input.dtype).contiguous()  # torch's result is contiguous in any input layout
 
 
 def group_norm(
@@ -145,4 +146,4 @@ def group_norm(
     x_hat = ((grouped - mean) / torch.sqrt(var + eps)).reshape(x.shape)
     y = x_hat if weight is None else x_hat * _per_channel(weight, x)  # one scale per channel
     y = y if bias is None else y + _per_channel(bias, x)
-    return y.to(input.dtype)
+    return in_layout_of(y.to(input.dtype), input)
