@@ -6,12 +6,13 @@ constructor and forward inputs, error inputs, dtypes) and the older lists of
 ``torch.testing._internal.common_nn`` (``module_tests`` and ``new_module_tests``).
 Every sample for a ``torch.nn`` class that refimpl provides runs twice: once through
 torch's module, once through refimpl's, which gets torch's state with
-``load_state_dict(strict=True)``. Outputs, input gradients, parameter gradients,
-buffers after the forward and warnings must agree, in train and in eval mode, in every
-dtype the ``ModuleInfo`` lists, and in the variants torch's own ``test_modules.py``
-applies: channels-last inputs, non-contiguous inputs and gradients, and modules built
-with ``device=``/``dtype=`` arguments. An error input must fail the same way in both:
-the same exception type, at the same stage (construction or forward).
+``load_state_dict(strict=True)``. Outputs (values and memory layout), input
+gradients, parameter gradients, buffers after the forward and warnings must agree,
+in train and in eval mode, in every dtype the ``ModuleInfo`` lists, and in the
+variants torch's own ``test_modules.py`` applies: channels-last inputs, non-contiguous
+inputs and gradients, and modules built with ``device=``/``dtype=`` arguments. An
+error input must fail the same way in both: the same exception type, at the same
+stage (construction or forward).
 
 The lazy modules torch has no entry for (``LazyLinear``, ``LazyBatchNorm1d/2d``) take
 their eager twin's samples, less the argument they infer.
