@@ -9,6 +9,7 @@ formulas on their pages.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -316,6 +317,14 @@ def adaptive_output_size(input: Tensor, output_size: OutputSize, name: str) -> t
 # --- normalization ------------------------------------------------------------------------
 
 
+def batch_norm_batch_size(input: Tensor) -> None:
+    """Training needs more than one value per channel (``N * H * W > 1``), as in torch."""
+    if math.prod((input.shape[0], *input.shape[2:])) == 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {input.size()}"
+        )
+
+
 def batch_norm_arguments(
     input: Tensor,
     running_mean: Tensor | None,
@@ -323,12 +332,23 @@ def batch_norm_arguments(
     weight: Tensor | None,
     bias: Tensor | None,
     training: bool,
+    eps: float,
 ) -> None:
+    """Validate a batch-norm call, in torch's order: batch size and ``eps``, then shapes."""
     if input.dim() < 2:
         raise RuntimeError(
             "batch_norm expects an input of shape (N, C, ...), "
             f"got input of size {list(input.shape)}"
         )
+    channels = input.shape[1]
+    if training:
+        batch_norm_batch_size(input)
+    # eps = 0 divides by zero where a channel is constant: torch refuses it when batch
+    # statistics normalize, and refuses only a negative eps for the running statistics
+    if training and eps <= 0:
+        raise ValueError(f"batch_norm eps must be positive during training, got eps={eps}")
+    if eps < 0:
+        raise ValueError(f"batch_norm eps must be non-negative, got eps={eps}")
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError(
             "running_mean and running_var must be defined in evaluation mode (training=False), "
@@ -338,7 +358,6 @@ def batch_norm_arguments(
     check_same_dtype(
         input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
     )
-    channels = input.shape[1]
     for name, buffer in (
         ("running_mean", running_mean),
         ("running_var", running_var),
@@ -350,10 +369,6 @@ def batch_norm_arguments(
                 f"{name} should contain {channels} elements (one per channel of input "
                 f"{list(input.shape)}) not {buffer.numel()}"
             )
-    if training and channels and input.numel() == channels:  # one value per channel
-        raise ValueError(
-            f"Expected more than 1 value per channel when training, got input size {input.size()}"
-        )
 
 
 def layer_norm_arguments(

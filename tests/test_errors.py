@@ -392,6 +392,18 @@ BATCH_NORM_CASES = [
          lambda nn: nn.functional.batch_norm(zeros(3), zeros(3), torch.ones(3))),
     case("negative-num_features", RuntimeError, ["num_features", "-1"],
          lambda nn: nn.BatchNorm1d(-1)),
+    case("BatchNorm1d-eps-zero", ValueError, ["eps=0.0"],
+         lambda nn: nn.BatchNorm1d(3, eps=0.0)(zeros(2, 3))),
+    case("BatchNorm2d-eps-negative", ValueError, ["eps=-1.0"],
+         lambda nn: nn.BatchNorm2d(3, eps=-1.0)(zeros(2, 3, 2, 2))),
+    case("BatchNorm2d-eps-negative-eval", ValueError, ["eps=-1.0"],
+         lambda nn: nn.BatchNorm2d(3, eps=-1.0).eval()(zeros(2, 3, 2, 2))),
+    case("BatchNorm1d-eps-zero-eval-untracked", ValueError, ["eps=0.0"],
+         lambda nn: nn.BatchNorm1d(3, eps=0.0, track_running_stats=False).eval()(zeros(2, 3))),
+    case("LazyBatchNorm1d-eps-zero", ValueError, ["eps=0.0"],
+         lambda nn: nn.LazyBatchNorm1d(eps=0.0)(zeros(2, 3))),
+    case("functional-eps-zero", ValueError, ["eps=0.0"],
+         lambda nn: nn.functional.batch_norm(zeros(2, 3), None, None, training=True, eps=0.0)),
 ]
 # fmt: on
 
@@ -614,6 +626,29 @@ POOL_CASES = [
 @pytest.mark.parametrize(("build", "torch_type", "names"), POOL_CASES)
 def test_pooling(build: Any, torch_type: type[Exception], names: Any) -> None:
     _run_cases(build, torch_type, names)
+
+
+# bad pooling arguments that torch accepts at construction and refuses at the first forward
+# fmt: off
+POOL_BUILT_CASES = [
+    pytest.param(lambda nn: nn.MaxPool2d(3, padding=5), id="MaxPool2d-padding-over-half-kernel"),
+    pytest.param(lambda nn: nn.MaxPool2d(0), id="MaxPool2d-zero-kernel_size"),
+    pytest.param(lambda nn: nn.MaxPool2d(2, stride=0), id="MaxPool2d-zero-stride"),
+    pytest.param(lambda nn: nn.MaxPool2d(2, dilation=0), id="MaxPool2d-zero-dilation"),
+    pytest.param(lambda nn: nn.AvgPool2d(2, padding=2), id="AvgPool2d-padding-over-half-kernel"),
+    pytest.param(lambda nn: nn.AvgPool2d(2, divisor_override=0), id="AvgPool2d-divisor-zero"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("build", POOL_BUILT_CASES)
+def test_pooling_fails_at_forward_not_construction(build: Any) -> None:
+    """Construction succeeds in both libraries; the forward raises the same type in both."""
+    theirs, ours = build(torch_nn), build(refimpl)
+    with pytest.raises(RuntimeError) as expected:
+        theirs(zeros(1, 1, 6, 6))
+    with pytest.raises(type(expected.value)):
+        ours(zeros(1, 1, 6, 6))
 
 
 # ------------------------------------------------------------------- functional padding

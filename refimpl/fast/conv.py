@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from .._checks import IntPair, conv2d_arguments
+from ..functional._layout import in_layout_of
 from ..functional.padding import pad2d
 from ..shapes import conv_output_size, effective_kernel_size
 from .gemm import matmul
@@ -299,4 +300,4 @@ def conv2d(
         out = _depthwise_conv2d(x, weight, bias, geometry)
     else:
         out = _Im2colConv2d.apply(x, weight, bias, geometry)
-    return out.squeeze(0) if input.dim() == 3 else out
+    return out.squeeze(0) if input.dim() == 3 else in_layout_of(out, input, weight)

@@ -42,11 +42,11 @@ def batch_norm(
         >>> import torch
         >>> from refimpl import fast
         >>> x = torch.tensor([[1.0, 2.0], [3.0, 6.0]])
-        >>> fast.batch_norm(x, torch.zeros(2), torch.ones(2), training=True, eps=0.0)
+        >>> fast.batch_norm(x, torch.zeros(2), torch.ones(2), training=True, eps=1e-12)
         tensor([[-1., -1.],
                 [ 1.,  1.]])
     """
-    batch_norm_arguments(input, running_mean, running_var, weight, bias, training)
+    batch_norm_arguments(input, running_mean, running_var, weight, bias, training, eps)
     channels = input.shape[1]
     count = input.numel() // max(channels, 1)  # values per channel: N (* H * W)
     recording = torch.is_grad_enabled() and any(

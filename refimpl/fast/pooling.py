@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from .._checks import IntPair, pool2d_arguments
+from ..functional._layout import in_layout_of
 from ..shapes import pool_output_size
 from ._utils import all_finite
 
@@ -183,4 +184,5 @@ def max_pool2d(
     values = _MaxPool2d.apply(input, taps, out)
     if not return_indices:
         return values
-    return values, _first_max_indices(input.detach(), values.detach(), taps)
+    indices = _first_max_indices(input.detach(), values.detach(), taps)
+    return values, in_layout_of(indices, input)

@@ -8,6 +8,7 @@ from torch import Tensor
 from .._checks import IntPair, conv2d_arguments
 from .._dispatch import has_fast_kernel
 from ..shapes import conv_output_size, effective_kernel_size
+from ._layout import in_layout_of
 from .padding import pad2d
 
 __all__ = ["conv2d", "conv2d_definition"]
@@ -71,7 +72,7 @@ def conv2d(
     out = out.reshape(n, out_channels, out_h, out_w)
     if bias is not None:
         out = out + bias.view(1, -1, 1, 1)
-    return out if input.dim() == 4 else out.squeeze(0)
+    return in_layout_of(out, input, weight) if input.dim() == 4 else out.squeeze(0)
 
 
 def conv2d_definition(

@@ -15,6 +15,7 @@ from .._checks import (
     layer_norm_arguments,
 )
 from .._dispatch import has_fast_kernel
+from ._layout import in_layout_of
 
 __all__ = ["batch_norm", "group_norm", "layer_norm"]
 
@@ -56,13 +57,13 @@ def batch_norm(
         >>> from refimpl.functional import batch_norm
         >>> x = torch.tensor([[1.0, 2.0], [3.0, 6.0]])
         >>> mean, var = torch.zeros(2), torch.ones(2)
-        >>> batch_norm(x, mean, var, training=True, eps=0.0)
+        >>> batch_norm(x, mean, var, training=True, eps=1e-12)
         tensor([[-1., -1.],
                 [ 1.,  1.]])
         >>> mean, var   # 0.1 of the batch mean [2, 4] and unbiased variance [2, 8]
         (tensor([0.2000, 0.4000]), tensor([1.1000, 1.7000]))
     """
-    batch_norm_arguments(input, running_mean, running_var, weight, bias, training)
+    batch_norm_arguments(input, running_mean, running_var, weight, bias, training, eps)
     x = _float32_if_low_precision(input)
     if training:
         dims = [0, *range(2, x.dim())]  # every dim but the channels: N, H, W
@@ -112,7 +113,7 @@ def layer_norm(
     x_hat = (x - mean) / torch.sqrt(var + eps)
     y = x_hat if weight is None else x_hat * weight  # one scale per element
     y = y if bias is None else y + bias
-    return y.to(input.dtype)
+    return y.to(input.dtype).contiguous()  # torch's result is contiguous in any input layout
 
 
 def group_norm(
@@ -145,4 +146,4 @@ def group_norm(
     x_hat = ((grouped - mean) / torch.sqrt(var + eps)).reshape(x.shape)
     y = x_hat if weight is None else x_hat * _per_channel(weight, x)  # one scale per channel
     y = y if bias is None else y + _per_channel(bias, x)
-    return y.to(input.dtype)
+    return in_layout_of(y.to(input.dtype), input)

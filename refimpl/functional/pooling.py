@@ -16,6 +16,7 @@ from .._checks import (
 )
 from .._dispatch import has_fast_kernel
 from ..shapes import adaptive_bins, effective_kernel_size, pool_output_size
+from ._layout import in_layout_of
 from .padding import pad2d
 
 __all__ = ["adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool2d", "max_pool2d"]
@@ -66,12 +67,13 @@ def max_pool2d(
     # autograd sends the window's whole gradient to that one tap, as torch does
     values, tap = windows.flatten(-2).max(dim=-1)
     if not return_indices:
-        return values
+        return in_layout_of(values, input)
     # tap t = a * kW + b of window (i, j) read padded row rows[i, a], column cols[j, b]
     i, j = torch.arange(out_h, device=x.device).view(-1, 1), torch.arange(out_w, device=x.device)
     row = rows[i, torch.div(tap, kernel[1], rounding_mode="floor")]
     col = cols[j, tap.remainder(kernel[1])]
-    return values, (row - pads[0]) * input.shape[-1] + (col - pads[1])
+    indices = (row - pads[0]) * input.shape[-1] + (col - pads[1])
+    return in_layout_of(values, input), in_layout_of(indices, input)
 
 
 def _window_taps(
@@ -130,13 +132,13 @@ def avg_pool2d(
     windows = _pool_windows(input, kernel, stride_hw, pads, dil, ceil_mode, fill=0.0)
     sums = windows.sum(dim=(-2, -1))  # (..., H_out, W_out)
     if divisor_override is not None:
-        return sums / divisor_override
+        return in_layout_of(sums / divisor_override, input)
     # the divisor is separable: (rows of the window counted) x (columns counted)
     rows, cols = (
         _counted(size, k, s, p, out, count_include_pad, input)
         for size, k, s, p, out in zip(input.shape[-2:], kernel, stride_hw, pads, sums.shape[-2:])
     )
-    return sums / (rows.view(-1, 1) * cols)
+    return in_layout_of(sums / (rows.view(-1, 1) * cols), input)
 
 
 def _output_size(
@@ -201,7 +203,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size: OutputSize) -> Tensor:
             matrix[i, start:end] = 1 / (end - start)
         return matrix
 
-    return averaging(input.shape[-2], out_h) @ input @ averaging(input.shape[-1], out_w).T
+    out = averaging(input.shape[-2], out_h) @ input @ averaging(input.shape[-1], out_w).T
+    return in_layout_of(out, input)
 
 
 def adaptive_max_pool2d(
@@ -229,13 +232,13 @@ def adaptive_max_pool2d(
     # (..., H_out, W_out, Lh, Lw): the first maximum of each bin gets the gradient
     values, where = gathered.flatten(-2).max(dim=-1)
     if not return_indices:
-        return values
+        return in_layout_of(values, input)
     # member (a, b) of bin (i, j) is input position (rows[i, a], cols[j, b])
     i = torch.arange(out_h, device=input.device).view(-1, 1)
     j = torch.arange(out_w, device=input.device)
     row = rows[i, torch.div(where, lw, rounding_mode="floor")]
     col = cols[j, where.remainder(lw)]
-    return values, row * width + col
+    return in_layout_of(values, input), in_layout_of(row * width + col, input)
 
 
 def _bin_members(in_size: int, out_size: int, device: torch.device) -> Tensor:

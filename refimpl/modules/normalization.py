@@ -12,6 +12,7 @@ from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
 from .. import functional as F
+from .._checks import batch_norm_batch_size
 from ._lazy import materialize
 
 __all__ = [
@@ -108,12 +109,8 @@ class _BatchNorm(nn.Module):
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
-        if self.training and input.numel() // max(input.shape[1], 1) == 1:
-            # checked before touching num_batches_tracked, so a bad batch changes no state
-            raise ValueError(
-                "Expected more than 1 value per channel when training, "
-                f"got input size {input.size()}"
-            )
+        if self.training:  # before touching num_batches_tracked: a bad batch changes no state
+            batch_norm_batch_size(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked.add_(1)

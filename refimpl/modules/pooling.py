@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from .. import functional as F
-from .._checks import IntPair, OutputSize, pool_arguments
+from .._checks import IntPair, OutputSize
 
 __all__ = ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "MaxPool2d"]
 
@@ -40,8 +40,7 @@ class MaxPool2d(nn.Module):
         return_indices: bool = False,
         ceil_mode: bool = False,
     ) -> None:
-        super().__init__()
-        pool_arguments(kernel_size, stride, padding, dilation)  # fail early, as forward would
+        super().__init__()  # the arguments are checked at forward, where torch checks them
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -94,10 +93,7 @@ class AvgPool2d(nn.Module):
         count_include_pad: bool = True,
         divisor_override: int | None = None,
     ) -> None:
-        super().__init__()
-        pool_arguments(kernel_size, stride, padding, 1)
-        if divisor_override is not None and divisor_override == 0:
-            raise RuntimeError(f"divisor must be not zero, got divisor_override={divisor_override}")
+        super().__init__()  # the arguments are checked at forward, where torch checks them
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
