@@ -422,7 +422,7 @@ READER_CHECKS = """
     if (!node.textContent.includes(">>>")) continue;
     const parent = node.parentElement;
     if (parent.closest("details.mkdocstrings-source")) continue;  // a function's own source
-    prompts.push({highlighted: parent.classList.contains("gp") && !!parent.closest("pre > code"),
+    prompts.push({inCode: !!parent.closest("pre > code"), prompt: parent.classList.contains("gp"),
                   text: node.textContent.slice(0, 60)});
   }
   const navText = [...document.querySelectorAll(".md-nav__link, .md-nav__title")]
@@ -450,10 +450,15 @@ def test_page_layout_for_readers(tab, base_url, source):
         if "Result" in tabs["labels"]:  # markdown-exec's source/result tabs
             assert tabs["labels"][0] == "Result" and tabs["firstChecked"], tabs
     assert found["nestedQuotes"] == 0, "nested blockquotes (a >>> prompt read as Markdown?)"
-    plain = [p["text"] for p in found["prompts"] if not p["highlighted"]]
-    assert plain == [], f"'>>>' outside highlighted console code: {plain[:3]}"
+    # printed source (inspect.getsource) holds docstring examples as strings: code, not prompts
+    plain = [p["text"] for p in found["prompts"] if not p["inCode"]]
+    assert plain == [], f"'>>>' outside code blocks: {plain[:3]}"
     if source.parent.name == "reference" and source.name != "index.md":
-        assert found["prompts"], "an API page with no highlighted example"
+        assert found["prompts"], "an API page with no example"
+        unhighlighted = [p["text"] for p in found["prompts"] if not p["prompt"]]
+        assert unhighlighted == [], (
+            f"API examples not highlighted as console code: {unhighlighted[:3]}"
+        )
     latex = [t for t in [found["title"], *found["navText"]] if RAW_LATEX.search(t)]
     assert latex == [], f"LaTeX source in the title or navigation: {latex[:3]}"
     problems.assert_none()

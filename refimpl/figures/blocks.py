@@ -195,7 +195,7 @@ def inception_figure(block: Inception, in_channels: int) -> str:
         >>> from refimpl.models import Inception
         >>> svg = inception_figure(Inception(64, (96, 128), (16, 32), 32), 192)
         >>> svg.count('data-role="layer"'), 'data-channels="256"' in svg
-        (6, True)
+        (7, True)
     """
     relu = block.relu
     paths, outs = [], []
@@ -218,8 +218,9 @@ def residual_figure(block: Residual, in_channels: int) -> str:
     Example:
         >>> from refimpl.figures import residual_figure
         >>> from refimpl.models import Residual
-        >>> residual_figure(Residual(6, use_1x1conv=True, strides=2), 3).count("1x1 conv 3→6")
-        1
+        >>> svg = residual_figure(Residual(6, use_1x1conv=True, strides=2), 3)
+        >>> "identity" in svg, svg.count('data-role="layer"')
+        (False, 6)
     """
     main, out = layer_steps(
         [block.conv1, block.bn1, block.relu, block.conv2, block.bn2], in_channels
