@@ -375,8 +375,6 @@ def _exec_sources(page: Path) -> list[str]:
 def test_output_is_framed_and_results_come_first(page):
     """Shown code puts its output in a labelled frame (source="block") or, tabbed, puts the
     result tab first (source="tabbed-right"), so a reader and a printout see results."""
-    if page.relative_to(DOCS).as_posix() == "training/experiments.md":
-        pytest.skip("the training page is being reworked separately")
     assert {s for s in _exec_sources(page)} <= {"block", "tabbed-right"}
 
 
