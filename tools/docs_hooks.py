@@ -135,7 +135,9 @@ def notebook_links(html_content: str, page: Any, config: Any) -> str:
     return head + found + line + rest if found else line + html_content
 
 
-API_HEADING = re.compile(r'(<h([23]) id="(refimpl(?:\.\w+)+)" class="doc doc-heading">)(.*?)(</h\2>)', re.S)
+API_HEADING = re.compile(
+    r'(<h([23]) id="(refimpl(?:\.\w+)+)" class="doc doc-heading">)(.*?)(</h\2>)', re.S
+)
 
 
 def source_link(dotted: str, repo_url: str) -> str | None:
@@ -160,7 +162,8 @@ def api_source_links(html_content: str, repo_url: str) -> str:
         url = source_link(match[3], repo_url)
         if url is None:
             return match[0]
-        link = f' <a class="api-source" href="{html.escape(url)}" title="Source of {match[3]}">source</a>'
+        title = f"Source of {match[3]}"
+        link = f' <a class="api-source" href="{html.escape(url)}" title="{title}">source</a>'
         return match[1] + match[4] + link + match[5]
 
     return API_HEADING.sub(add, html_content)

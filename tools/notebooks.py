@@ -32,7 +32,9 @@ from markdown.preprocessors import Preprocessor
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w-]*)\s*(?P<attrs>.*)$")
 EXEC = re.compile(r"""\bexec=["']?(on|1|true|yes)\b""", re.I)
-TITLED = re.compile(r"""^(?P<indent>[ \t]*)(?:===|!!!|\?\?\?\+?)\s*(?P<kind>[\w-]*)\s*(?:"(?P<title>[^"]*)")?\s*$""")
+TITLED = re.compile(
+    r"""^(?P<indent>[ \t]*)(?:===|!!!|\?\?\?\+?)\s*(?P<kind>[\w-]*)\s*(?:"(?P<title>[^"]*)")?\s*$"""
+)
 MD_LINK = re.compile(r"\]\((?P<target>[^)\s#]+\.md)(?P<fragment>#[^)\s]*)?\)")
 INSTALL_TAG = "install"
 
@@ -146,13 +148,17 @@ def split_page(markdown: str) -> list[tuple[str, str]]:
         fence, indent = match["fence"], match["indent"]
         j = i + 1
         while j < len(lines) and not (
-            lines[j].strip().startswith(fence[0] * len(fence)) and not lines[j].strip().strip(fence[0])
+            lines[j].strip().startswith(fence[0] * len(fence))
+            and not lines[j].strip().strip(fence[0])
         ):
             j += 1
         if is_executed_python(match["lang"], match["attrs"]):
             parts.append(("markdown", "\n".join(prose)))
             prose = []
-            body = [line[len(indent) :] if line.startswith(indent) else line for line in lines[i + 1 : j]]
+            body = [
+                line[len(indent) :] if line.startswith(indent) else line
+                for line in lines[i + 1 : j]
+            ]
             parts.append(("code", textwrap.dedent("\n".join(body)).strip("\n")))
         else:
             prose.extend(lines[i : j + 1])
@@ -250,7 +256,11 @@ def notebook(
     pending = iter(runs)
     for kind, text in parts:
         if kind == "markdown":
-            cells.append(nbformat.v4.new_markdown_cell(absolute_links(plain_markdown(text), src_uri, site_url)))
+            cells.append(
+                nbformat.v4.new_markdown_cell(
+                    absolute_links(plain_markdown(text), src_uri, site_url)
+                )
+            )
             continue
         run = next(pending)
         cell = nbformat.v4.new_code_cell(text)

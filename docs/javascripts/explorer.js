@@ -3,7 +3,7 @@
 // Plain script, no dependency. The markup (controls, readouts and a static figure that
 // stays when scripts are off) is written at build by refimpl.figures.explorer; this file
 // un-hides the controls and recomputes on every change. The arithmetic is PyTorch's, with
-// torch's own error texts: tests/test_explorer.py drives these controls in Chromium over
+// torch's own error texts: tests/test_browser.py drives these controls in Chromium over
 // hundreds of settings and compares every shape, bin and error with refimpl.shapes and
 // with torch.nn layers.
 (function () {
