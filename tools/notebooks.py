@@ -206,6 +206,8 @@ def absolute_links(text: str, src_uri: str, site_url: str) -> str:
     here = posixpath.dirname(src_uri)
 
     def replace(match: re.Match[str]) -> str:
+        if re.match(r"[a-z][a-z0-9+.-]*:", match["target"]):
+            return match[0]  # an address elsewhere
         target = posixpath.normpath(posixpath.join(here, match["target"]))
         return f"]({site_url}{page_url(target)}{match['fragment'] or ''})"
 
