@@ -21,6 +21,8 @@ with ``inspect`` in this process: no network.
 
 from __future__ import annotations
 
+import ast
+import functools
 import html
 import inspect
 import logging
@@ -140,21 +142,41 @@ API_HEADING = re.compile(
 )
 
 
+@functools.cache
+def _definitions(path: Path) -> dict[str, tuple[int, int]]:
+    """``qualname -> (first, last line)`` of every class and function in a file, parsed once.
+
+    (``inspect.getsourcelines`` re-parses a class's whole module on every call.)
+    """
+    found: dict[str, tuple[int, int]] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                name = prefix + child.name
+                first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
+                found[name] = (first, child.end_lineno or child.lineno)
+                visit(child, name + ".")
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), "")
+    return found
+
+
 def source_link(dotted: str, repo_url: str) -> str | None:
     """``repo_url/blob/main/path#Lstart-Lend`` for a refimpl object, or None if not found."""
     obj = pydoc.locate(dotted)
-    if obj is None or isinstance(obj, (int, float, str, tuple, list, dict)):
+    qualname = getattr(obj, "__qualname__", None)
+    if obj is None or not isinstance(qualname, str):
         return None
     try:
         path = Path(inspect.getsourcefile(obj) or "").resolve()  # type: ignore[arg-type]
-        lines, start = inspect.getsourcelines(obj)  # type: ignore[arg-type]
-    except (TypeError, OSError):
+    except TypeError:
         return None
-    if not path.is_relative_to(ROOT):
+    if not path.is_relative_to(ROOT) or qualname not in _definitions(path):
         return None
+    start, end = _definitions(path)[qualname]
     relative = path.relative_to(ROOT).as_posix()
-    start = max(start, 1)
-    return f"{repo_url.rstrip('/')}/blob/main/{relative}#L{start}-L{start + len(lines) - 1}"
+    return f"{repo_url.rstrip('/')}/blob/main/{relative}#L{start}-L{end}"
 
 
 def api_source_links(html_content: str, repo_url: str) -> str:
