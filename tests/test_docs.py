@@ -371,7 +371,7 @@ def test_api_entries_link_to_their_source_lines(site):
     for dotted, path, start, end in links:
         lines = (ROOT / path).read_text(encoding="utf-8").splitlines()
         name = dotted.rsplit(".", 1)[-1]
-        heading = next(line for line in lines[int(start) - 1 :] if not line.lstrip().startswith("@"))
+        heading = next(l for l in lines[int(start) - 1 :] if not l.lstrip().startswith("@"))
         assert re.match(rf"\s*(class|def) {name}\b", heading), (dotted, path, start)
         assert int(start) <= int(end) <= len(lines)
 
