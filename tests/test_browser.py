@@ -520,3 +520,261 @@ def test_reader_screenshots(tab, base_url, name, path, selector, figure_title):
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
     problems.assert_none()
+
+
+# The shape explorers (docs/javascripts/explorer.js) against refimpl.shapes and torch.nn
+
+DRIVE_EXPLORER = """
+([kind, configs]) => {
+  const root = document.querySelector(`.explorer[data-explorer="${kind}"]`);
+  const form = root.querySelector("form");
+  const read = (name) => (root.querySelector(`[data-out="${name}"]`) || {}).textContent || "";
+  return configs.map((config) => {
+    for (const [name, value] of Object.entries(config)) {
+      const input = form.elements.namedItem(name);
+      if (input.type === "checkbox") input.checked = value;
+      else input.value = String(value);
+    }
+    form.dispatchEvent(new Event("input", {bubbles: true}));
+    return {shape: read("shape"), error: read("error"), bins: read("bins"),
+            cells: root.querySelectorAll('[data-out="figure"] [data-role="output"]').length};
+  });
+}
+"""
+
+
+def torch_outcome(make: Any) -> tuple[str, str]:
+    """``(shape, "")`` for what torch computes, or ``("", "Type: message")`` for what it raises."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # 'same' with an even kernel warns about a copy
+            out = make()
+    except (RuntimeError, ValueError) as error:
+        return "", f"{type(error).__name__}: {error}"
+    return str(tuple(out.shape)), ""
+
+
+def shapes_outcome(compute: Any) -> int | None:
+    try:
+        return compute()
+    except ValueError:
+        return None
+
+
+def conv_configs(count: int) -> list[dict[str, Any]]:
+    import random
+
+    rng = random.Random(15)
+    modes = ["side", "total", "same", "valid"]
+    configs = []
+    for index in range(count):
+        configs.append(
+            {
+                "mode": modes[index % 4],
+                "n": rng.randint(1, 12),
+                "k": rng.randint(1, 7),
+                "p": rng.randint(0, 5),
+                "s": rng.randint(1, 4),
+                "d": rng.randint(1, 3),
+            }
+        )
+    return configs
+
+
+def expected_conv(config: dict[str, Any]) -> tuple[str, str, int | None]:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from refimpl import shapes
+
+    n, k, p, s, d, mode = (config[key] for key in ("n", "k", "p", "s", "d", "mode"))
+    x = torch.zeros(1, 1, n, n)
+    if mode == "total":  # D2L's total: the odd row after, as 'same' does
+        before, after = p // 2, p - p // 2
+        shape, error = torch_outcome(
+            lambda: nn.Conv2d(1, 1, k, stride=s, dilation=d)(F.pad(x, (before, after) * 2))
+        )
+        ours = shapes_outcome(lambda: shapes.conv_output_size(n, k, s, (before, after), d))
+    else:
+        padding: int | str = p if mode == "side" else mode
+        shape, error = torch_outcome(
+            lambda: nn.Conv2d(1, 1, k, stride=s, padding=padding, dilation=d)(x)
+        )
+        ours = shapes_outcome(lambda: shapes.conv_output_size(n, k, s, padding, d))
+    return shape, error, ours
+
+
+def pool_configs(count: int) -> list[dict[str, Any]]:
+    import random
+
+    rng = random.Random(16)
+    return [
+        {
+            "n": rng.randint(1, 12),
+            "k": rng.randint(1, 7),
+            "p": rng.randint(0, 4),
+            "s": rng.randint(1, 4),
+            "d": rng.randint(1, 3),
+            "ceil": bool(rng.getrandbits(1)),
+        }
+        for _ in range(count)
+    ]
+
+
+def expected_pool(config: dict[str, Any]) -> tuple[str, str, int | None]:
+    import torch
+    from torch import nn
+
+    from refimpl import shapes
+
+    n, k, p, s, d, ceil = (config[key] for key in ("n", "k", "p", "s", "d", "ceil"))
+    shape, error = torch_outcome(
+        lambda: nn.MaxPool2d(k, stride=s, padding=p, dilation=d, ceil_mode=ceil)(
+            torch.zeros(1, 1, n, n)
+        )
+    )
+    ours = shapes_outcome(lambda: shapes.pool_output_size(n, k, s, p, d, ceil))
+    return shape, error, ours
+
+
+def torch_bins(n: int, out: int) -> list[tuple[int, int]]:
+    """The bins torch's AdaptiveAvgPool1d uses, read from its weights on the unit vectors."""
+    import torch
+    from torch import nn
+
+    weights = nn.AdaptiveAvgPool1d(out)(torch.eye(n).unsqueeze(1)).squeeze(1)  # (n, out)
+    bins = []
+    for column in weights.T:
+        members = column.nonzero().flatten().tolist()
+        bins.append((members[0], members[-1] + 1))
+        assert members == list(range(members[0], members[-1] + 1))
+    return bins
+
+
+def ceil_overhang(kind: str, config: dict[str, Any]) -> bool:
+    """A ceil_mode pooling whose kernel is longer than the padded input.
+
+    torch still makes one window there (its first window starts in the padding and hangs
+    past the end); refimpl.shapes.pool_output_size and refimpl's pooling layers raise
+    instead. The explorer follows torch; refimpl's side is a known difference.
+    """
+    if kind != "pool" or not config["ceil"]:
+        return False
+    span = config["d"] * (config["k"] - 1) + 1
+    return span > config["n"] + 2 * config["p"]
+
+
+def compare(kind: str, config: dict[str, Any], seen: dict[str, Any], wanted: tuple) -> list[str]:
+    shape, error, ours = wanted
+    problems = []
+    if error:
+        if seen["error"] != error:
+            problems.append(f"{kind} {config}: explorer says {seen['error']!r}, torch {error!r}")
+        if ours is not None:
+            problems.append(f"{kind} {config}: torch raises, refimpl.shapes gives {ours}")
+    else:
+        if seen["shape"] != shape or seen["error"]:
+            problems.append(f"{kind} {config}: explorer {seen}, torch {shape}")
+        if (ours is None and not ceil_overhang(kind, config)) or (
+            ours is not None and str((1, 1, ours, ours)) != shape
+        ):
+            problems.append(f"{kind} {config}: refimpl.shapes gives {ours}, torch {shape}")
+        drawn = int(shape.strip("()").split(", ")[-1]) ** 2
+        if seen["cells"] != drawn:
+            problems.append(f"{kind} {config}: {seen['cells']} output cells drawn, not {drawn}")
+    return problems
+
+
+def test_explorers_agree_with_shapes_and_torch(tab, base_url):
+    """Hundreds of settings typed into the explorers: every shape, bin and error checked."""
+    page, problems = tab
+    found: list[str] = []
+    compared = 0
+    visit(page, base_url + "convolution/arithmetic/")
+    configs = conv_configs(400)
+    for config, seen in zip(configs, page.evaluate(DRIVE_EXPLORER, ["conv", configs])):
+        found += compare("conv", config, seen, expected_conv(config))
+        compared += 1
+    visit(page, base_url + "pooling/pooling/")
+    configs = pool_configs(300)
+    for config, seen in zip(configs, page.evaluate(DRIVE_EXPLORER, ["pool", configs])):
+        found += compare("pool", config, seen, expected_pool(config))
+        compared += 1
+    from refimpl import shapes
+
+    sizes = [{"n": n, "out": o} for n in range(1, 25, 3) for o in range(1, 13, 2)]
+    for config, seen in zip(sizes, page.evaluate(DRIVE_EXPLORER, ["adaptive", sizes])):
+        bins = shapes.adaptive_bins(config["n"], config["out"])
+        text = " ".join(f"[{a}, {b})" for a, b in bins)
+        if seen["bins"] != text or bins != torch_bins(config["n"], config["out"]):
+            found.append(f"adaptive {config}: explorer {seen['bins']!r}, refimpl.shapes {bins}")
+        compared += 1
+    print(f"explorer settings compared: {compared}")
+    assert compared >= 500
+    assert found == [], "\n".join(found[:20])
+    problems.assert_none()
+
+
+def explorer_state(page: Any, kind: str) -> tuple[str, str, str]:
+    root = page.locator(f'.explorer[data-explorer="{kind}"]')
+    return (
+        root.locator('[data-out="shape"]').inner_text(),
+        root.locator('[data-out="figure"]').inner_html(),
+        root.locator('[data-out="error"]').inner_text(),
+    )
+
+
+def test_explorer_follows_the_keyboard_and_shows_torchs_error(tab, base_url):
+    import torch
+    from torch import nn
+
+    page, problems = tab
+    visit(page, base_url + "convolution/arithmetic/")
+    root = page.locator('.explorer[data-explorer="conv"]')
+    root.scroll_into_view_if_needed()
+    shape, figure, error = explorer_state(page, "conv")
+    assert shape == "(1, 1, 5, 5)" and error == "" and "<svg" in figure
+    kernel = page.get_by_label("Kernel size k")
+    kernel.focus()
+    page.keyboard.press("ArrowUp")  # kernel 4 with padding 1: 5 + 2 - 4 + 1 = 4
+    after = explorer_state(page, "conv")
+    assert after[0] == "(1, 1, 4, 4)" and after[1] != figure
+    page.keyboard.press("Tab")  # on to the padding select, by keyboard alone
+    assert page.evaluate("document.activeElement.name") == "mode"
+    # a kernel larger than the padded input: the explorer shows torch's own error
+    page.get_by_label("Input size n").fill("3")
+    page.get_by_label("Padding p").fill("0")
+    kernel.fill("5")
+    try:
+        nn.Conv2d(1, 1, 5)(torch.zeros(1, 1, 3, 3))
+    except RuntimeError as raised:
+        wanted = f"RuntimeError: {raised}"
+    shape, figure, error = explorer_state(page, "conv")
+    assert error == wanted and "raises" in shape
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.get_by_label("Kernel size k").fill("3")
+        root.scroll_into_view_if_needed()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"explorer-{width}.png"
+        root.screenshot(path=str(path))
+        assert path.stat().st_size > 5_000
+        overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+        assert not overflow, f"the page scrolls sideways at {width} px"
+    problems.assert_none()
+
+
+def test_explorer_figure_is_there_without_javascript(browser, base_url):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        for path, kind in (("convolution/arithmetic/", "conv"), ("pooling/pooling/", "adaptive")):
+            page.goto(base_url + path, wait_until="load")
+            root = page.locator(f'.explorer[data-explorer="{kind}"]')
+            assert root.locator("figure svg").count() == 1, "no static figure"
+            assert root.locator("form").is_hidden(), "controls shown that cannot work"
+    finally:
+        context.close()

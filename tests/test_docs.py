@@ -461,3 +461,80 @@ def test_toc_and_search_index_have_no_latex_source(site):
         re.S,
     )
     assert toc and all(title == "Batch norm divides by √(σ̂² + ϵ)" for title in toc)
+
+
+# ---------------------------------------------------------------------------------------
+# Notebooks, repository links and the shape explorers in the built site
+
+
+def _notebook_of(site: Path, page: Path) -> Path:
+    relative = page.relative_to(DOCS).with_suffix("")
+    if relative.name == "index":
+        return site / relative.parent / f"{relative.parent.name or 'index'}.ipynb"
+    return site / relative / f"{relative.name}.ipynb"
+
+
+@pytest.mark.parametrize(
+    "page", [p for p in PAGES if blocks(p)], ids=[i for p, i in zip(PAGES, IDS) if blocks(p)]
+)
+def test_page_links_its_notebook_with_this_builds_outputs(site, page):
+    """The notebook: the page's blocks in order, outputs that the page shows, an install cell."""
+    import nbformat
+
+    markup = built_page(site, page)
+    path = _notebook_of(site, page)
+    assert f'<a href="{path.name}" download>Download notebook</a>' in markup
+    assert "colab.research.google.com/github/" in markup
+    book = nbformat.read(path, as_version=4)
+    nbformat.validate(book)
+    code = [c for c in book.cells if c.cell_type == "code"]
+    assert "install" in code[0].metadata["tags"] and "git+https://" in code[0].source
+    assert "torch==" in code[0].source
+    assert [c.source for c in code[1:]] == [b.code.strip("\n") for b in blocks(page)]
+    text = _tokens(page_text(markup))
+    for cell, block in zip(code[1:], blocks(page)):
+        if block.options.get("result") and cell.outputs:
+            printed = _tokens(cell.outputs[0]["text"])
+            assert printed and all(t in text for t in printed[:20]), (
+                f"{block.where}: the notebook's output is not the page's"
+            )
+
+
+def test_api_entries_link_to_their_source_lines(site):
+    markup = built_page(site, DOCS / "reference" / "modules.md")
+    links = re.findall(
+        r'<h2 id="(refimpl[\w.]+)" class="doc doc-heading">.*?'
+        r'class="api-source" href="[^"]+/blob/main/([^"#]+)#L(\d+)-L(\d+)"',
+        markup,
+        flags=re.S,
+    )
+    assert len(links) >= 5, "API entries without source links"
+    for dotted, path, start, end in links:
+        lines = (ROOT / path).read_text(encoding="utf-8").splitlines()
+        name = dotted.rsplit(".", 1)[-1]
+        heading = next(l for l in lines[int(start) - 1 :] if not l.lstrip().startswith("@"))
+        assert re.match(rf"\s*(class|def) {name}\b", heading), (dotted, path, start)
+        assert int(start) <= int(end) <= len(lines)
+
+
+def test_pages_link_to_their_source_for_editing(site):
+    markup = built_page(site, DOCS / "convolution" / "arithmetic.md")
+    edit = re.search(r'<a href="([^"]+)"[^>]*rel="edit"', markup)
+    assert edit and edit[1].endswith("/edit/main/docs/convolution/arithmetic.md"), edit
+    assert 'data-md-component="source"' not in markup, "the header would call the host's API"
+
+
+def test_explorer_markup_and_script_are_shipped(site):
+    import gzip
+
+    script = site / "javascripts" / "explorer.js"
+    size = len(gzip.compress(script.read_bytes(), 9))
+    assert size < 20_000, f"explorer.js is {size} bytes gzipped"
+    for page, kinds in (
+        ("convolution/arithmetic.md", ["conv"]),
+        ("pooling/pooling.md", ["pool", "adaptive"]),
+    ):
+        markup = built_page(site, DOCS / page)
+        assert "javascripts/explorer.js" in markup
+        for kind in kinds:
+            assert f'data-explorer="{kind}"' in markup

@@ -1,0 +1,304 @@
+"""Every page with executed blocks, also as a Jupyter notebook, from the build itself.
+
+Two halves:
+
+* :class:`NotebookCapture`, a Python-Markdown extension (``tools.notebooks`` under
+  ``markdown_extensions`` in ``mkdocs.yml``). It keeps the page's Markdown as the
+  converter receives it and wraps markdown-exec's Python formatter so that each block's
+  printed output is recorded as markdown-exec produces it. Nothing runs twice: the
+  recorded text is the very string the page shows. After a conversion,
+  :data:`LAST` holds the page's source and its outputs.
+* :func:`notebook`: that capture as an ``nbformat`` notebook. Prose between blocks
+  becomes Markdown cells (relative links made absolute, tab and admonition titles made
+  bold), each executed block a code cell in page order with its output embedded
+  (``html="1"`` blocks as HTML, the others as printed text), and a first cell that
+  installs ``refimpl`` from the repository with the torch this site pins.
+
+``tools/docs_hooks.py`` names the files, writes them into the site and links each page
+to its notebook; a notebook is only written for a page with at least one executed block.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+import nbformat
+from markdown import Extension, Markdown
+from markdown.preprocessors import Preprocessor
+
+FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w-]*)\s*(?P<attrs>.*)$")
+EXEC = re.compile(r"""\bexec=["']?(on|1|true|yes)\b""", re.I)
+TITLED = re.compile(
+    r"""^(?P<indent>[ \t]*)(?:===|!!!|\?\?\?\+?)\s*(?P<kind>[\w-]*)\s*(?:"(?P<title>[^"]*)")?\s*$"""
+)
+MD_LINK = re.compile(r"\]\((?P<target>[^)\s#]+\.md)(?P<fragment>#[^)\s]*)?\)")
+INSTALL_TAG = "install"
+
+
+@dataclass
+class Run:
+    """One executed block: its code, what it printed, and whether that is HTML."""
+
+    code: str
+    output: str
+    html: bool
+
+
+@dataclass
+class Capture:
+    """A page's Markdown as converted and the runs of its blocks, in order."""
+
+    markdown: str = ""
+    runs: list[Run] = field(default_factory=list)
+
+
+LAST: Capture | None = None  # the capture of the most recent conversion
+_INSIDE_A_BLOCK = [0]  # markdown-exec converts a block's output with a nested converter
+
+
+def _install_formatter() -> None:
+    """Route markdown-exec's ``python`` blocks through a recording copy of its formatter.
+
+    markdown-exec looks its formatters up by language in ``markdown_exec.formatters`` at
+    each block, so replacing the entry is enough. The recording formatter calls
+    markdown-exec's own ``base_format`` and its own runner; only the runner's return
+    value, the printed text, is also kept.
+    """
+    import markdown_exec
+    from markdown_exec._internal.formatters.python import _run_python
+
+    current = markdown_exec.formatters.get("python")
+    if getattr(current, "records_outputs", False):
+        return
+
+    def recording_format(**kwargs: Any) -> str:
+        capture: Capture | None = getattr(kwargs.get("md"), "refimpl_capture", None)
+
+        def run(code: str, **run_kwargs: Any) -> str:
+            output = _run_python(code, **run_kwargs)
+            if capture is not None:
+                capture.runs.append(Run(code, output, bool(kwargs.get("html"))))
+            return output
+
+        _INSIDE_A_BLOCK[0] += 1
+        try:
+            return markdown_exec.base_format(language="python", run=run, **kwargs)
+        finally:
+            _INSIDE_A_BLOCK[0] -= 1
+
+    recording_format.records_outputs = True  # type: ignore[attr-defined]
+    for language in ("python", "py"):
+        markdown_exec.formatters[language] = recording_format
+
+
+class _KeepSource(Preprocessor):
+    """Starts a capture with the page's Markdown (after snippets are inserted)."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        global LAST
+        if _INSIDE_A_BLOCK[0]:
+            return lines  # a block's output, not a page
+        capture = Capture(markdown="\n".join(lines))
+        self.md.refimpl_capture = capture  # type: ignore[attr-defined]
+        LAST = capture
+        return lines
+
+
+class NotebookCapture(Extension):
+    """Python-Markdown extension: record each page's source and its blocks' outputs."""
+
+    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown's name)
+        _install_formatter()
+        # after pymdownx.snippets (32), before whitespace normalization (30) and superfences
+        md.preprocessors.register(_KeepSource(md), "refimpl_notebook_source", 31)
+
+
+def makeExtension(**kwargs: Any) -> NotebookCapture:  # noqa: N802 (Python-Markdown's name)
+    return NotebookCapture(**kwargs)
+
+
+# ---------------------------------------------------------------------------------------
+# From a capture to a notebook
+
+
+def is_executed_python(lang: str, attrs: str) -> bool:
+    return lang in {"python", "py"} and bool(EXEC.search(attrs))
+
+
+def split_page(markdown: str) -> list[tuple[str, str]]:
+    """The page as ``("markdown", text)`` and ``("code", code)`` parts, in order.
+
+    A code part is an executed Python block, dedented as markdown-exec receives it; every
+    other fence stays in the prose around it.
+    """
+    parts: list[tuple[str, str]] = []
+    prose: list[str] = []
+    lines = markdown.splitlines()
+    i = 0
+    while i < len(lines):
+        match = FENCE.match(lines[i])
+        if not match:
+            prose.append(lines[i])
+            i += 1
+            continue
+        fence, indent = match["fence"], match["indent"]
+        j = i + 1
+        while j < len(lines) and not (
+            lines[j].strip().startswith(fence[0] * len(fence))
+            and not lines[j].strip().strip(fence[0])
+        ):
+            j += 1
+        if is_executed_python(match["lang"], match["attrs"]):
+            parts.append(("markdown", "\n".join(prose)))
+            prose = []
+            body = [
+                line[len(indent) :] if line.startswith(indent) else line
+                for line in lines[i + 1 : j]
+            ]
+            parts.append(("code", textwrap.dedent("\n".join(body)).strip("\n")))
+        else:
+            prose.extend(lines[i : j + 1])
+        i = j + 1
+    parts.append(("markdown", "\n".join(prose)))
+    return [(kind, text) for kind, text in parts if kind == "code" or text.strip()]
+
+
+def plain_markdown(text: str) -> str:
+    """Material's tabs and admonitions as bold titles with their bodies dedented.
+
+    Jupyter's Markdown has neither; their indented bodies would read as code blocks.
+    """
+    out: list[str] = []
+    body_indent: str | None = None
+    for line in text.splitlines():
+        if body_indent is not None:
+            if line.startswith(body_indent) or not line.strip():
+                out.append(line[len(body_indent) :])
+                continue
+            body_indent = None
+        match = TITLED.match(line)
+        if match:
+            title = match["title"] or match["kind"].capitalize()
+            out.append(f"{match['indent']}**{title}**" if title else "")
+            out.append("")
+            body_indent = match["indent"] + "    "
+            continue
+        out.append(line)
+    return textwrap.dedent("\n".join(out)).strip("\n")
+
+
+def page_url(src_uri: str) -> str:
+    """The address of a page below the site root: ``a/b.md`` is ``a/b/``."""
+    path = src_uri[: -len(".md")] if src_uri.endswith(".md") else src_uri
+    if path == "index":
+        return ""
+    if path.endswith("/index"):
+        return path[: -len("index")]
+    return path + "/"
+
+
+def absolute_links(text: str, src_uri: str, site_url: str) -> str:
+    """Relative links to other pages (``../a/b.md#x``) as addresses on the published site."""
+    here = posixpath.dirname(src_uri)
+
+    def replace(match: re.Match[str]) -> str:
+        if re.match(r"[a-z][a-z0-9+.-]*:", match["target"]):
+            return match[0]  # an address elsewhere
+        target = posixpath.normpath(posixpath.join(here, match["target"]))
+        return f"]({site_url}{page_url(target)}{match['fragment'] or ''})"
+
+    return MD_LINK.sub(replace, text)
+
+
+def install_cell(repo_url: str, torch_pin: str) -> Any:
+    source = (
+        "# refimpl from its repository, with the torch this page was built with. Skip this\n"
+        "# cell where refimpl is installed already.\n"
+        f'%pip install --quiet "{torch_pin}" numpy scikit-learn "refimpl @ git+{repo_url}"'
+    )
+    return nbformat.v4.new_code_cell(source, metadata={"tags": [INSTALL_TAG]})
+
+
+def notebook(
+    capture: Capture,
+    src_uri: str,
+    site_url: str,
+    repo_url: str,
+    torch_pin: str,
+    title: str,
+) -> Any:
+    """The page as an nbformat v4 notebook, its code cells carrying this build's outputs.
+
+    Raises:
+        ValueError: the executed blocks found in the page and the runs recorded do not
+            match one to one (a block that did not run, or one run twice).
+    """
+    parts = split_page(capture.markdown)
+    codes = [text for kind, text in parts if kind == "code"]
+    runs = capture.runs
+    if len(codes) != len(runs) or any(
+        code.strip() != run.code.strip() for code, run in zip(codes, runs)
+    ):
+        raise ValueError(
+            f"{src_uri}: {len(codes)} executed blocks in the page, {len(runs)} recorded runs; "
+            "the notebook would not match the page"
+        )
+    address = f"{site_url}{page_url(src_uri)}"
+    cells = [
+        nbformat.v4.new_markdown_cell(
+            f"*{title}*, from [{address}]({address}). The outputs below are the ones printed "
+            "when the site was built; run the cells to print them again."
+        ),
+        install_cell(repo_url, torch_pin),
+    ]
+    pending = iter(runs)
+    for kind, text in parts:
+        if kind == "markdown":
+            cells.append(
+                nbformat.v4.new_markdown_cell(
+                    absolute_links(plain_markdown(text), src_uri, site_url)
+                )
+            )
+            continue
+        run = next(pending)
+        cell = nbformat.v4.new_code_cell(text)
+        if run.output and run.html:
+            cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": run.output})]
+        elif run.output:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=run.output)]
+        cells.append(cell)
+    for number, cell in enumerate(cells):
+        cell.id = f"cell-{number}"  # nbformat draws random ids; the build is reproducible
+    book = nbformat.v4.new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+    )
+    return book  # tests/test_docs.py validates every one (1 s here, per build, otherwise)
+
+
+def notebook_name(src_uri: str) -> str:
+    """The notebook's file name, written next to the page's ``index.html``."""
+    stem = posixpath.splitext(posixpath.basename(src_uri))[0]
+    if stem == "index":
+        stem = posixpath.basename(posixpath.dirname(src_uri)) or "index"
+    return f"{stem}.ipynb"
+
+
+def colab_url(repo_url: str, path: str, branch: str = "notebooks") -> str | None:
+    """Colab's address for a notebook kept at ``path`` on ``branch`` of a GitHub repository.
+
+    Colab opens notebooks from GitHub, not from arbitrary sites; the publishing workflow
+    pushes the generated notebooks to ``branch``. None for a repository elsewhere.
+    """
+    match = re.match(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?$", repo_url)
+    if not match:
+        return None
+    owner, name = match.groups()
+    return f"https://colab.research.google.com/github/{owner}/{name}/blob/{branch}/{path}"
