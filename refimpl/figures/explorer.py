@@ -2,7 +2,7 @@
 
 ``docs/javascripts/explorer.js`` brings the controls to life in the browser. Without
 scripts the controls stay hidden and the static figure, drawn here from
-:mod:`refimpl.shapes` for the default settings, is what the reader sees.
+[`refimpl.shapes`][] for the default settings, is what the reader sees.
 """
 
 from __future__ import annotations
