@@ -1,6 +1,7 @@
 """How long an author waits in ``tools/dev.py serve``: edit a file, time until the page shows it.
 
-Copies the site's sources (``mkdocs.yml``, ``docs/``, ``refimpl/``, ``tools/``) to a
+Copies the site's sources (``mkdocs.yml``, ``docs/``, ``refimpl/``, ``tools/``,
+``overrides/``) to a
 temporary folder, starts ``mkdocs serve --dirty`` there (as ``tools/dev.py serve`` does)
 on a free port, waits for the first build, then makes three edits one after another and
 polls the served page until each shows up:
@@ -58,7 +59,7 @@ def wait_for(url: str, text: str, start: float) -> float:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="refimpl-serve-") as tmp:
         work = Path(tmp)
-        for name in ("docs", "refimpl", "tools"):
+        for name in ("docs", "refimpl", "tools", "overrides"):
             shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copy(ROOT / "mkdocs.yml", work / "mkdocs.yml")
         port = free_port()
@@ -97,6 +98,10 @@ def main() -> None:
             package.write_text(package.read_text() + f"\n{mark}\n")
             took = wait_for(url, "printed by a block added while serving: edited while", start)
             print(f"refimpl edit -> every page with code rebuilt, this one shows it: {took:.2f} s")
+        except TimeoutError:
+            log.flush()
+            print((work / "serve.log").read_text()[-3000:])
+            raise
         finally:
             server.terminate()
             server.wait(timeout=30)
