@@ -36,6 +36,7 @@ import torch
 from torch import Tensor
 
 from refimpl import modules as ours
+from refimpl.models.torch_twin import constructor_arguments
 
 CUDA = torch.cuda.is_available()
 DEVICES = [
@@ -125,13 +126,18 @@ def _in_db(name: str) -> bool:
     return _module_info(name) is not None or name in LAZY_TWINS
 
 
+def _info_and_dropped(name: str) -> tuple[Any, int]:
+    """``name``'s ModuleInfo, or its eager twin's and how many leading arguments to drop."""
+    info = _module_info(name)
+    if info is not None:
+        return info, 0
+    twin, dropped = LAZY_TWINS[name]
+    return _module_info(twin), dropped
+
+
 def _db_samples(name: str, device: str, dtype: torch.dtype, training: bool) -> list[Sample]:
     """``module_db``'s samples for ``name``, or its eager twin's for a derived lazy module."""
-    info = _module_info(name)
-    dropped = 0
-    if info is None:
-        twin, dropped = LAZY_TWINS[name]
-        info = _module_info(twin)
+    info, dropped = _info_and_dropped(name)
     _seed(device)  # the same tensors at collection and at run time
     made = info.module_inputs_func(
         info, device=device, dtype=dtype, requires_grad=True, training=training
@@ -149,11 +155,7 @@ def _db_samples(name: str, device: str, dtype: torch.dtype, training: bool) -> l
 
 
 def _db_error_samples(name: str, device: str, dtype: torch.dtype, training: bool) -> list[Any]:
-    info = _module_info(name)
-    dropped = 0
-    if info is None:
-        twin, dropped = LAZY_TWINS[name]
-        info = _module_info(twin)
+    info, dropped = _info_and_dropped(name)
     if info.module_error_inputs_func is None:
         return []
     _seed(device)
@@ -282,26 +284,13 @@ torch.set_rng_state(_rng)
 # --- building and running ---------------------------------------------------------------
 
 
-def _our_arguments_from(module: torch.nn.Module) -> dict[str, Any]:
-    """refimpl's constructor arguments for the settings of torch's ``module``."""
-    cls = OURS[type(module).__name__]
-    arguments: dict[str, Any] = {}
-    for name in list(inspect.signature(cls.__init__).parameters)[1:]:
-        if name in ("device", "dtype"):
-            continue
-        if name == "bias":  # an argument (add a bias?) that the module keeps as a tensor
-            arguments[name] = getattr(module, "bias", None) is not None
-        else:
-            arguments[name] = getattr(module, name)
-    return arguments
-
-
 def _build(sample: Sample, device: str, dtype: torch.dtype, factory: bool) -> tuple[Any, Any]:
     """torch's module and refimpl's, built from the same arguments (torch's first)."""
     factory_kwargs = {"device": device, "dtype": dtype} if factory else {}
     if sample.torch_module is not None:  # already built: moved as a factory would build it
         theirs = sample.torch_module.to(device, dtype) if factory else sample.torch_module
-        mine = OURS[sample.name](**_our_arguments_from(theirs), **factory_kwargs)
+        cls = OURS[sample.name]
+        mine = cls(**constructor_arguments(theirs, cls), **factory_kwargs)
     else:
         theirs = getattr(torch.nn, sample.name)(*sample.args, **sample.kwargs, **factory_kwargs)
         mine = OURS[sample.name](*sample.args, **sample.kwargs, **factory_kwargs)

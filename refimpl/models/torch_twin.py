@@ -80,17 +80,26 @@ def _owns_state(module: torch.nn.Module) -> bool:
     return len(own) > 0
 
 
-def _twin_layer(layer: torch.nn.Module, torch_class: type[torch.nn.Module]) -> torch.nn.Module:
-    """The ``torch_class`` layer built with ``layer``'s arguments and holding its state."""
-    signature = inspect.signature(torch_class.__init__)
+def constructor_arguments(layer: torch.nn.Module, cls: type[torch.nn.Module]) -> dict[str, Any]:
+    """The arguments that build a ``cls`` with ``layer``'s settings (``device``/``dtype`` aside).
+
+    Each of ``cls``'s constructor parameters is read from the attribute of the same name,
+    as torch's and refimpl's layers both store them; ``bias`` is whether ``layer`` has one.
+    """
     arguments: dict[str, Any] = {}
-    for name in list(signature.parameters)[1:]:
+    for name in list(inspect.signature(cls.__init__).parameters)[1:]:
         if name in ("device", "dtype"):
             continue
         if name == "bias":  # an argument (add a bias?) that the layer keeps as a tensor
             arguments[name] = getattr(layer, "bias", None) is not None
         else:
             arguments[name] = getattr(layer, name)
+    return arguments
+
+
+def _twin_layer(layer: torch.nn.Module, torch_class: type[torch.nn.Module]) -> torch.nn.Module:
+    """The ``torch_class`` layer built with ``layer``'s arguments and holding its state."""
+    arguments = constructor_arguments(layer, torch_class)
     floats = [t for t in (*layer.parameters(), *layer.buffers()) if t.is_floating_point()]
     if floats:  # build it on the layer's device, in its dtype
         arguments.update(device=floats[0].device, dtype=floats[0].dtype)
