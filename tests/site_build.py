@@ -46,9 +46,11 @@ def site_url() -> str:
     return f"http://127.0.0.1:{site_port()}{SUB_PATH}"
 
 
-def build(destination: Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def build(
+    destination: Path, cwd: Path = ROOT, **variables: str
+) -> subprocess.CompletedProcess[str]:
     """``mkdocs build --strict`` into ``destination``, for this run's address."""
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", SITE_URL=site_url())
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", SITE_URL=site_url(), **variables)
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(destination)],
         cwd=cwd,
@@ -84,20 +86,28 @@ def build_once(base: Path, name: str) -> SiteBuild:
     Whoever comes first (a background builder started at the beginning of the run, or a
     test) builds under a file lock and records the outcome; everyone else waits for the
     lock and reads the record.
+
+    "served" executes every block (a strict build never reads the execution cache) and
+    records the run's cache; "again" comes after it and replays that cache, so the
+    tests can check that a replayed build is the fresh one, byte for byte.
     """
     served = base / name
     site = served / SUB_PATH.strip("/")
     record = base / f"{name}.json"
+    cache = {"REFIMPL_EXEC_CACHE_DIR": str(base / "exec-cache")}
+    if name == "again":
+        build_once(base, "served")
     with FileLock(str(base / f"{name}.lock")):
         if not record.exists():
-            result = build(site)
+            mode = "replay" if name == "again" else "record"
+            result = build(site, REFIMPL_EXEC_CACHE=mode, **cache)
             outcome = {"returncode": result.returncode, "output": result.stdout + result.stderr}
             record.write_text(json.dumps(outcome), encoding="utf-8")
     outcome = json.loads(record.read_text(encoding="utf-8"))
     return SiteBuild(served, site, outcome["returncode"], outcome["output"])
 
 
-BUILDS = ("served", "again")  # the site the tests read and serve; a second, for determinism
+BUILDS = ("served", "again")  # the site the tests read and serve; the same from the cache
 NEEDS_BUILDS = ("tests/test_docs.py", "tests/test_browser.py")
 
 

@@ -121,6 +121,13 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class SiteServer(http.server.ThreadingHTTPServer):
+    # Every xdist worker that runs browser tests serves the same folder on the same port
+    # (the site is built for that address): the kernel shares connections among them.
+    allow_reuse_port = True
+    daemon_threads = True
+
+
 _SERVERS: dict[Path, http.server.ThreadingHTTPServer] = {}
 
 
@@ -131,7 +138,7 @@ def base_url(site_build: SiteBuild) -> str:
     The server starts once per process and serves until the process ends: pytest-xdist
     may tear a worker's fixtures down and set them up again between batches of tests,
     and a fresh server could not always bind the port while the browser's connections
-    to the old one linger.
+    to the old one linger. Workers share the port (``SiteServer``).
     """
     site_build.check()
     if site_build.served not in _SERVERS:
@@ -139,8 +146,7 @@ def base_url(site_build: SiteBuild) -> str:
             "Handler", (SiteHandler,), {"not_found_page": site_build.site / "404.html"}
         )
         handler = functools.partial(handler_class, directory=str(site_build.served))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", site_port()), handler)
-        server.daemon_threads = True
+        server = SiteServer(("127.0.0.1", site_port()), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         _SERVERS[site_build.served] = server
     return site_url()
@@ -293,23 +299,6 @@ def toggle_palette(page: Any) -> str:
 # The tests
 
 
-@pytest.mark.parametrize("source", PAGES, ids=IDS)
-def test_page_reads_cleanly(tab, base_url, source):
-    """No console error, no failed or outside request, math typeset, copy buttons, palette."""
-    page, problems = tab
-    visit(page, base_url + url_path(source))
-    assert page.locator("article h1").count() >= 1, "the page has no heading"
-    assert_math_typeset(page, source)
-    if has_code_blocks(source):
-        code = page.locator("article pre > code").count()
-        buttons = page.locator("article pre button[data-clipboard-target]").count()
-        assert code > 0 and buttons == code, f"{code} code blocks, {buttons} copy buttons"
-    assert scheme(page) == "default"
-    assert toggle_palette(page) == "slate"
-    assert toggle_palette(page) == "default"
-    problems.assert_none()
-
-
 def test_search_finds_the_pooling_page(tab, base_url):
     page, problems = tab
     visit(page, base_url)
@@ -437,11 +426,31 @@ RAW_LATEX = re.compile(r"\\\(|\\\[|\\frac|\\sqrt|\\hat|\\mathbf|\$")
 
 
 @pytest.mark.parametrize("source", PAGES, ids=IDS)
-def test_page_layout_for_readers(tab, base_url, source):
-    """At 1280 px: nothing scrolls sideways, output is labelled, tabs open on the result,
-    API examples are console code, and navigation shows no LaTeX source."""
+def test_page_reads_cleanly(tab, base_url, source):
+    """One visit per page, two sets of checks: the page works, and it lays out for readers."""
     page, problems = tab
     visit(page, base_url + url_path(source))
+    assert_page_works(page, source)
+    assert_layout_for_readers(page, source)
+    problems.assert_none()
+
+
+def assert_page_works(page: Any, source: Path) -> None:
+    """No console error, no failed or outside request, math typeset, copy buttons, palette."""
+    assert page.locator("article h1").count() >= 1, "the page has no heading"
+    assert_math_typeset(page, source)
+    if has_code_blocks(source):
+        code = page.locator("article pre > code").count()
+        buttons = page.locator("article pre button[data-clipboard-target]").count()
+        assert code > 0 and buttons == code, f"{code} code blocks, {buttons} copy buttons"
+    assert scheme(page) == "default"
+    assert toggle_palette(page) == "slate"
+    assert toggle_palette(page) == "default"
+
+
+def assert_layout_for_readers(page: Any, source: Path) -> None:
+    """At 1280 px: nothing scrolls sideways, output is labelled, tabs open on the result,
+    API examples are console code, and navigation shows no LaTeX source."""
     page.evaluate(SHOW_HIDDEN)
     found = page.evaluate(READER_CHECKS)
     assert found["wide"] == [], "blocks wider than their container at 1280 px"
@@ -461,7 +470,6 @@ def test_page_layout_for_readers(tab, base_url, source):
         )
     latex = [t for t in [found["title"], *found["navText"]] if RAW_LATEX.search(t)]
     assert latex == [], f"LaTeX source in the title or navigation: {latex[:3]}"
-    problems.assert_none()
 
 
 def test_search_index_has_no_latex_source(tab, base_url):

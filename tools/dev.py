@@ -125,15 +125,16 @@ def call(python: Path, *args: str) -> int:
 def parallel(args: list[str]) -> list[str]:
     """pytest-xdist's options for every core, unless ``args`` choose their own.
 
-    ``--dist loadfile`` keeps each test file on one worker (the browser tests serve the
-    site on one port from one process); ``-n 0`` runs in one process.
+    ``--dist load`` hands tests out one by one, so the cores stay busy to the end (the
+    browser tests of each worker serve the site on one shared port); ``-n 0`` runs in
+    one process.
     """
     chosen = ("-n", "--numprocesses", "--dist", "-p")
     if any(a == c or a.startswith(c) for a in args for c in chosen if c != "-p") or any(
         a == "-p" and b == "no:xdist" for a, b in zip(args, args[1:])
     ):
         return []
-    return ["-n", "auto", "--dist", "loadfile"]
+    return ["-n", "auto", "--dist", "load"]
 
 
 def sort_key(pin: str) -> str:

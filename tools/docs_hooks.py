@@ -24,9 +24,7 @@ from __future__ import annotations
 import ast
 import functools
 import html
-import inspect
 import logging
-import pydoc
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -297,12 +295,17 @@ API_HEADING = re.compile(
 
 
 @functools.cache
-def _definitions(path: Path) -> dict[str, tuple[int, int]]:
-    """``qualname -> (first, last line)`` of every class and function in a file, parsed once.
+def _module_outline(path: Path) -> tuple[dict[str, tuple[int, int]], dict[str, str]]:
+    """A module read without importing it (the build need not import torch for links).
 
-    (``inspect.getsourcelines`` re-parses a class's whole module on every call.)
+    Returns ``qualname -> (first, last line)`` of every class and function, and
+    ``name -> dotted module`` for each name it imports with ``from ... import``.
     """
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    # the module's own dotted name; a package's __init__ counts as a module inside it
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts)
     found: dict[str, tuple[int, int]] = {}
+    imported: dict[str, str] = {}
 
     def visit(node: ast.AST, prefix: str) -> None:
         for child in ast.iter_child_nodes(node):
@@ -312,23 +315,48 @@ def _definitions(path: Path) -> dict[str, tuple[int, int]]:
                 found[name] = (first, child.end_lineno or child.lineno)
                 visit(child, name + ".")
 
-    visit(ast.parse(path.read_text(encoding="utf-8")), "")
-    return found
+    visit(tree, "")
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: -node.level] if node.level else []
+            source = ".".join([*base, *([node.module] if node.module else [])])
+            for alias in node.names:
+                imported[alias.asname or alias.name] = f"{source}.{alias.name}"
+    return found, imported
+
+
+def _module_file(dotted: str) -> Path | None:
+    path = ROOT.joinpath(*dotted.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def definition(dotted: str, depth: int = 0) -> tuple[Path, int, int] | None:
+    """Where ``refimpl.x.Name`` is defined (file, first and last line), following
+    re-exports (``from .conv import Conv2d``) without importing anything."""
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        path = _module_file(".".join(parts[:cut]))
+        if path is None:
+            continue
+        found, imported = _module_outline(path)
+        qualname = ".".join(parts[cut:])
+        if qualname in found:
+            return (path, *found[qualname])
+        if parts[cut] in imported and depth < 8:
+            return definition(".".join([imported[parts[cut]], *parts[cut + 1 :]]), depth + 1)
+        return None
+    return None
 
 
 def source_link(dotted: str, repo_url: str) -> str | None:
     """``repo_url/blob/main/path#Lstart-Lend`` for a refimpl object, or None if not found."""
-    obj = pydoc.locate(dotted)
-    qualname = getattr(obj, "__qualname__", None)
-    if obj is None or not isinstance(qualname, str):
+    where = definition(dotted)
+    if where is None:
         return None
-    try:
-        path = Path(inspect.getsourcefile(obj) or "").resolve()  # type: ignore[arg-type]
-    except TypeError:
-        return None
-    if not path.is_relative_to(ROOT) or qualname not in _definitions(path):
-        return None
-    start, end = _definitions(path)[qualname]
+    path, start, end = where
     relative = path.relative_to(ROOT).as_posix()
     return f"{repo_url.rstrip('/')}/blob/main/{relative}#L{start}-L{end}"
 

@@ -65,11 +65,14 @@ def _install_formatter() -> None:
 
     markdown-exec looks its formatters up by language in ``markdown_exec.formatters`` at
     each block, so replacing the entry is enough. The recording formatter calls
-    markdown-exec's own ``base_format`` and its own runner; only the runner's return
-    value, the printed text, is also kept.
+    markdown-exec's own ``base_format`` and its own runner (through the execution cache
+    of ``tools/exec_cache.py``, when a build has one); only the runner's return value,
+    the printed text, is also kept.
     """
     import markdown_exec
     from markdown_exec._internal.formatters.python import _run_python
+
+    from tools import exec_cache
 
     current = markdown_exec.formatters.get("python")
     if getattr(current, "records_outputs", False):
@@ -79,7 +82,7 @@ def _install_formatter() -> None:
         capture: Capture | None = getattr(kwargs.get("md"), "refimpl_capture", None)
 
         def run(code: str, **run_kwargs: Any) -> str:
-            output = _run_python(code, **run_kwargs)
+            output = exec_cache.run(_run_python, code, **run_kwargs)
             if capture is not None:
                 capture.runs.append(Run(code, output, bool(kwargs.get("html"))))
             return output

@@ -10,6 +10,10 @@
   from ``sys.modules``, so the pages import the edited code, and under ``--dirty``
   (``tools/dev.py serve`` uses it) every page with executed code is rebuilt, not just the
   edited Markdown files.
+- **Execution cache** (``tools/exec_cache.py``). A page whose blocks, the local code
+  they ran and the environment are unchanged replays what its blocks printed; the rest
+  of the build runs as always. A ``--strict`` build (``tools/dev.py build``, CI) always
+  executes; ``REFIMPL_EXEC_CACHE=off`` turns the cache off.
 """
 
 from __future__ import annotations
@@ -22,6 +26,11 @@ from typing import Any
 from markdown_exec._internal.formatters import python as markdown_exec_python
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools import exec_cache  # noqa: E402
+
 EXECUTED = ('exec="on"', 'exec="1"', "exec='on'", 'exec="true"')
 log = logging.getLogger("mkdocs.hooks.serve")
 
@@ -77,6 +86,14 @@ def on_startup(*, command: str, dirty: bool, **_: Any) -> None:
     _dirty = dirty
 
 
+def on_config(config: Any, **_: Any) -> Any:
+    exec_cache.CURRENT[:] = []
+    cache = exec_cache.from_environment(strict=bool(config.get("strict")), root=ROOT)
+    if cache is not None:
+        exec_cache.CURRENT.append(cache)
+    return config
+
+
 def on_files(files: Any, config: Any, **_: Any) -> Any:
     changed = local_sources_changed()
     if changed:
@@ -89,6 +106,26 @@ def on_files(files: Any, config: Any, **_: Any) -> Any:
     return files
 
 
-def on_page_markdown(markdown: str, **_: Any) -> str:
+def on_page_markdown(markdown: str, page: Any = None, **_: Any) -> str:
     reset_sessions()
+    if exec_cache.CURRENT and page is not None:
+        exec_cache.CURRENT[0].begin(page.file.src_uri)
     return markdown
+
+
+def on_page_content(html: str, **_: Any) -> str:
+    if exec_cache.CURRENT:
+        exec_cache.CURRENT[0].end()
+    return html
+
+
+def on_post_build(**_: Any) -> None:
+    if exec_cache.CURRENT:
+        cache = exec_cache.CURRENT[0]
+        log.info("execution cache: %s", cache.summary())
+        for page, reason in cache.reasons.items():
+            if page in cache.executed:
+                log.debug("executed %s: %s", page, reason)
+        cache.replayed.clear()
+        cache.executed.clear()
+        cache.reasons.clear()
