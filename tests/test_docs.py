@@ -323,13 +323,18 @@ def test_a_raising_block_is_named_by_page_and_line_in_the_rerun(tmp_path, monkey
 
 
 def test_search_index_holds_prose_not_code(site):
-    """Code and printed outputs stay out of the search index (every first visit loads it)."""
+    """Code, printed outputs, tables and figures stay out of the search index (every first
+    visit loads it)."""
     import gzip
     import json
 
     raw = (site / "search" / "search_index.json").read_bytes()
     docs = json.loads(raw)["docs"]
     assert not [d["location"] for d in docs if "<pre" in d["text"]], "a code block was indexed"
+    pooling = " ".join(d["text"] for d in docs if d["location"].startswith("pooling/"))
+    assert "ceil_mode" in pooling  # the prose
+    assert "Download notebook" not in pooling  # the notebook links
+    assert "(rows.view(-1," not in pooling  # a source listing's table of lines
     indexed = {d["location"].split("#")[0] for d in docs}
     for page in PAGES:  # every page is still found by its words
         relative = page.relative_to(DOCS).with_suffix("")

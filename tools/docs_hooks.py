@@ -253,14 +253,18 @@ def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     return markdown
 
 
-def exclude_code_from_search(content: str) -> str:
-    """Mark every ``<pre>`` (code listings and printed outputs) ``data-search-exclude``.
+SEARCH_EXCLUDED = re.compile(r'<(pre|table|svg)(?=[\s>])|<p class="notebook-links"')
 
-    The search index then holds the prose, headings and inline code: about half its
-    size, which every first visit downloads. Printed numbers and source listings (the
-    package's own code, which the API pages describe) are not what a reader searches for.
+
+def exclude_code_from_search(content: str) -> str:
+    """Mark code, tables, drawings and the notebook links ``data-search-exclude``.
+
+    The search index then holds the prose, headings and inline code: a fraction of its
+    size, which every first visit downloads. Printed numbers, tables of them, source
+    listings (the package's own code, which the API pages describe) and the labels
+    inside figures are not what a reader searches for.
     """
-    return re.sub(r"<pre(?=[\s>])", "<pre data-search-exclude", content)
+    return SEARCH_EXCLUDED.sub(lambda m: m[0] + " data-search-exclude", content)
 
 
 def notebook_links(html_content: str, page: Any, config: Any) -> str:
