@@ -60,6 +60,23 @@ def test_an_edited_local_module_is_imported_again(local_module):
     assert localpkg.VALUE == 2
 
 
+def test_a_module_first_imported_during_a_build_is_watched_from_then_on(local_module):
+    """A page imports a local module for the first time while a build runs (a new block):
+    an edit to it before the next build still reloads it."""
+    sys.modules.pop("localpkg", None)
+    assert hooks.local_sources_changed() == []  # the build starts: localpkg not loaded yet
+    import localpkg  # type: ignore[import-not-found]  # a page's block imports it
+
+    hooks.on_post_build()
+    time.sleep(0.01)
+    local_module.write_text("VALUE = 4  # edited after the build that first imported it\n")
+    assert hooks.local_sources_changed() == ["localpkg"]
+    assert "localpkg" not in sys.modules
+    import localpkg  # type: ignore[import-not-found,no-redef]  # noqa: F811
+
+    assert localpkg.VALUE == 4
+
+
 def _page(folder: Path, name: str, text: str) -> SimpleNamespace:
     source, built = folder / f"{name}.md", folder / f"{name}.html"
     source.write_text(text)

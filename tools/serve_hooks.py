@@ -120,6 +120,10 @@ def on_page_content(html: str, **_: Any) -> str:
 
 
 def on_post_build(**_: Any) -> None:
+    # Modules first imported during this build: stamped now, so that the next build
+    # notices an edit to them (on_files only stamps what was loaded before the build).
+    for path in _local_modules().values():
+        _seen.setdefault(str(path), _stamp(path))
     if exec_cache.CURRENT:
         cache = exec_cache.CURRENT[0]
         log.info("execution cache: %s", cache.summary())
