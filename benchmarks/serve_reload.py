@@ -107,7 +107,7 @@ def main() -> None:
             start = time.perf_counter()
             took = wait_for(server.url, "Pooling", start)
             print(f"restart, nothing changed, until the page is served: {took:.1f} s")
-            time.sleep(1.0)
+            time.sleep(5.0)  # an author reads first: serve imports refimpl meanwhile
 
             page = work / "docs" / PAGE
             text = page.read_text() + "\nA sentence added while serving.\n"

@@ -354,26 +354,32 @@ class Cache:
     replayed: list[str] = field(default_factory=list)
     executed: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)  # page -> why it ran
+    # local modules the replayed pages had loaded, which this process may not have
+    unloaded: set[str] = field(default_factory=set)
 
     def entry_path(self, name: str) -> Path:
         return self.directory / (name.replace("/", "__") + ".json")
+
+    def lookup(self, name: str) -> tuple[dict[str, Any] | None, str]:
+        """The page's entry if it may be replayed, else None and the reason why not."""
+        if not self.read:
+            return None, "cache not read"
+        if not self.entry_path(name).exists():
+            return None, "no entry"
+        if not self.environment:
+            self.environment = environment_key()
+        stored = json.loads(self.entry_path(name).read_text(encoding="utf-8"))
+        if stored.get("environment") != self.environment:
+            return None, "environment changed"
+        if reasons := stale_reasons(stored["dependencies"], self.root):
+            return None, "changed: " + ", ".join(reasons[:3])
+        return stored, ""
 
     def begin(self, name: str) -> None:
         """A page starts: find its entry and decide whether it may be replayed."""
         if not self.environment:
             self.environment = environment_key()
-        entry = None
-        reason = "no entry"
-        if self.read and self.entry_path(name).exists():
-            stored = json.loads(self.entry_path(name).read_text(encoding="utf-8"))
-            if stored.get("environment") != self.environment:
-                reason = "environment changed"
-            elif reasons := stale_reasons(stored["dependencies"], self.root):
-                reason = "changed: " + ", ".join(reasons[:3])
-            else:
-                entry, reason = stored, ""
-        elif not self.read:
-            reason = "cache not read"
+        entry, reason = self.lookup(name)
         journal = self.directory / f"{name.replace('/', '__')}.journal"
         journal.unlink(missing_ok=True)
         self.page = Page(name, entry, Recorder(journal), replaying=entry is not None)
@@ -433,6 +439,8 @@ class Cache:
             return
         if not page.executed:
             self.replayed.append(page.name)
+            if page.entry is not None:
+                self.unloaded.update(page.entry["dependencies"]["modules"])
             return
         self.executed.append(page.name)
         if not self.write or page.failed:

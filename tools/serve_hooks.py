@@ -18,8 +18,10 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +84,33 @@ def reset_sessions() -> None:
 
 
 def on_startup(*, command: str, dirty: bool, **_: Any) -> None:
-    global _dirty
+    global _dirty, _serving
     _dirty = dirty
+    _serving = command == "serve"
+
+
+_serving = False
+
+
+def _import_in_background(paths: set[str]) -> None:
+    """Import local modules (``refimpl/shapes.py`` -> ``refimpl.shapes``) in a thread.
+
+    After a build that replayed every page nothing imported torch or refimpl; the first
+    code edit would wait for those imports. ``serve`` does them while the author reads.
+    Each file is stamped before it is imported, so an edit made meanwhile still counts.
+    """
+
+    def load() -> None:
+        for relative in sorted(paths):
+            path = ROOT / relative
+            name = ".".join(Path(relative).with_suffix("").parts).removesuffix(".__init__")
+            _seen.setdefault(str(path.resolve()), _stamp(path))
+            try:
+                importlib.import_module(name)
+            except Exception:  # a page that needs it reports the error when it runs
+                log.debug("could not import %s ahead of time", name)
+
+    threading.Thread(target=load, name="import-ahead", daemon=True).start()
 
 
 def on_config(config: Any, **_: Any) -> Any:
@@ -99,9 +126,13 @@ def on_files(files: Any, config: Any, **_: Any) -> Any:
     if changed:
         log.info("local modules changed (%s): reloading them", ", ".join(changed))
         if _dirty:  # --dirty rebuilds a page only when its output is older than its source
+            cache = exec_cache.CURRENT[0] if exec_cache.CURRENT else None
             for file in files.documentation_pages():
                 text = Path(file.abs_src_path).read_text(encoding="utf-8")
-                if any(marker in text for marker in EXECUTED):
+                if not any(marker in text for marker in EXECUTED):
+                    continue
+                # a page the cache would replay prints what it printed: its HTML stands
+                if cache is None or cache.lookup(file.src_uri)[0] is None:
                     Path(file.abs_dest_path).unlink(missing_ok=True)
     return files
 
@@ -127,6 +158,9 @@ def on_post_build(**_: Any) -> None:
     if exec_cache.CURRENT:
         cache = exec_cache.CURRENT[0]
         log.info("execution cache: %s", cache.summary())
+        if _serving and cache.unloaded and not cache.executed:
+            _import_in_background(set(cache.unloaded))
+        cache.unloaded.clear()
         for page, reason in cache.reasons.items():
             if page in cache.executed:
                 log.debug("executed %s: %s", page, reason)
