@@ -32,8 +32,8 @@ def layer_macs(module: nn.Module, output: Tensor) -> int:
     scale, stochastic depth, residual sums) counts 0: cheap next to these, and
     conventionally left out of MAC counts. This is the convention of torchvision's
     published operation counts (the ``_ops`` of its weights, "GFLOPS" in its tables):
-    they are torch's ``FlopCounterMode`` count, 2 FLOPs per multiply-accumulate of
-    convolutions and matrix products and nothing else, halved. MobileNetV2 gives
+    they equal torch's ``FlopCounterMode`` count (2 FLOPs per multiply-accumulate of
+    convolutions and matrix products, nothing else) halved. MobileNetV2 gives
     0.301 G and ConvNeXt-T 4.456 G at 224x224 both there and here.
     """
     if isinstance(module, CONV_TYPES):
