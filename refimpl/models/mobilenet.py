@@ -103,6 +103,7 @@ class InvertedResidual(nn.Module):
         if stride not in (1, 2):
             raise ValueError(f"stride must be 1 or 2, got stride={stride}")
         hidden = int(round(in_channels * expand_ratio))
+        self.expand_ratio = expand_ratio
         self.use_shortcut = stride == 1 and in_channels == out_channels
         self.expand = conv_bn(in_channels, hidden, kernel_size=1) if expand_ratio != 1 else None
         self.depthwise = conv_bn(hidden, hidden, stride=stride, groups=hidden)
