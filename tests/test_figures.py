@@ -106,6 +106,13 @@ def test_norm_figure_statistics(kind, expected):
     assert len({cell.get("data-statistic") for cell in cells}) == expected(n, c, groups)
 
 
+def test_layer_norm2d_statistics_are_per_pixel():
+    labels = figures.statistic_groups("layer2d", n=2, c=3, hw=4)
+    assert int(labels.max()) + 1 == 2 * 4  # one per example and position
+    assert all(len(set(labels[e, :, p].tolist())) == 1 for e in range(2) for p in range(4))
+    assert "Channel-wise layer normalization" in figures.norm_axes_figure("layer2d", 2, 3, 4)
+
+
 def test_norm_statistic_groups_follow_the_axes():
     labels = figures.statistic_groups("batch", n=2, c=3, hw=4)
     # batch norm: one statistic per channel, shared by every example and position

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from .. import nn
-from ..models.convnext import ConvNeXtBlock
+from ..models.convnext_block import ConvNeXtBlock
 from ..models.dense import DenseBlock
 from ..models.mobilenet import InvertedResidual
 from ..models.residual import Residual, ResNeXtBlock

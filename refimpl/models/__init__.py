@@ -14,7 +14,7 @@ layers.
 """
 
 from .classic import alexnet, lenet, lenet_bn, nin, nin_block, vgg, vgg11, vgg_block
-from .convnext import ConvNeXtBlock, convnext, convnext_tiny
+from .convnext_block import ConvNeXtBlock, convnext, convnext_tiny
 from .dense import DenseBlock, TransitionBlock, conv_block, densenet
 from .inception import Inception, googlenet
 from .mobilenet import InvertedResidual, conv_bn, make_divisible, mobilenet_v2

@@ -16,7 +16,7 @@ from refimpl import nn
 from refimpl.training import materialize
 
 from .classic import lenet
-from .convnext import convnext
+from .convnext_block import convnext
 from .mobilenet import mobilenet_v2
 from .residual import Residual
 

@@ -1,4 +1,4 @@
-"""ConvNeXt: a ResNet modernized step by step, and ConvNeXt-T."""
+"""The ConvNeXt block, ConvNeXt networks and ConvNeXt-T."""
 
 from __future__ import annotations
 
