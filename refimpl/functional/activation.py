@@ -53,7 +53,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """
     if inplace:
         return input.masked_fill_(input <= 0, 0).masked_fill_(input >= 6, 6)
-    return input.masked_fill(input <= 0, 0).masked_fill(input >= 6, 6)
+    return torch.where(input <= 0, 0, torch.where(input >= 6, 6, input))
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
