@@ -18,6 +18,7 @@ Example:
 
 from . import fast, functional, shapes
 from .modules import (
+    GELU,
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
     AvgPool2d,
@@ -27,7 +28,10 @@ from .modules import (
     Dropout,
     Flatten,
     GroupNorm,
+    Hardswish,
     LayerNorm,
+    LayerNorm2d,
+    LayerScale,
     LazyBatchNorm1d,
     LazyBatchNorm2d,
     LazyConv2d,
@@ -35,6 +39,8 @@ from .modules import (
     Linear,
     MaxPool2d,
     ReLU,
+    ReLU6,
+    StochasticDepth,
 )
 
 __version__ = "0.1.0"
@@ -48,8 +54,12 @@ __all__ = [
     "Conv2d",
     "Dropout",
     "Flatten",
+    "GELU",
     "GroupNorm",
+    "Hardswish",
     "LayerNorm",
+    "LayerNorm2d",
+    "LayerScale",
     "LazyBatchNorm1d",
     "LazyBatchNorm2d",
     "LazyConv2d",
@@ -57,6 +67,8 @@ __all__ = [
     "Linear",
     "MaxPool2d",
     "ReLU",
+    "ReLU6",
+    "StochasticDepth",
     "fast",
     "functional",
     "shapes",

@@ -430,3 +430,39 @@ def linear_arguments(input: Tensor, weight: Tensor) -> None:
 def dropout_probability(p: float) -> None:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got p={p}")
+
+
+def floating_input(input: Tensor, name: str) -> None:
+    """An op with only floating-point kernels in torch (hardswish, gelu)."""
+    if not input.is_floating_point():
+        raise NotImplementedError(
+            f"{name} is not implemented for integer or complex input, got input of dtype "
+            f"{input.dtype}"
+        )
+
+
+def gelu_approximate(approximate: str) -> None:
+    """``'none'`` (the erf form) or ``'tanh'``; torch checks it when the layer runs."""
+    if not isinstance(approximate, str):
+        raise TypeError(f"gelu(): approximate must be a str, got approximate={approximate!r}")
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(
+            f"approximate argument must be either 'none' or 'tanh', got approximate={approximate!r}"
+        )
+
+
+def stochastic_depth_arguments(p: float, mode: str) -> None:
+    """torchvision's checks, in its order: the probability, then the mode."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"drop probability has to be between 0 and 1, but got p={p}")
+    if mode not in ("batch", "row"):
+        raise ValueError(f"mode has to be either 'batch' or 'row', but got mode={mode!r}")
+
+
+def channels_of_nchw(input: Tensor, channels: int, name: str) -> None:
+    """A layer over the channel axis of ``(N, C, H, W)`` inputs with ``C == channels``."""
+    if input.dim() != 4 or input.shape[1] != channels:
+        raise RuntimeError(
+            f"{name} expects an input of shape (N, {channels}, H, W), "
+            f"but got input of size {list(input.shape)}"
+        )

@@ -2,12 +2,15 @@
 
 ``from refimpl import nn`` and then ``nn.LazyConv2d(...)``, ``nn.ReLU()``,
 ``nn.Sequential(...)``: every layer here is refimpl's own (the classes of
-[`refimpl.modules`][], under the same names as in ``torch.nn``). What refimpl does not
-reimplement comes from ``torch.nn`` itself and is named here on purpose:
+[`refimpl.modules`][], under the same names as in ``torch.nn``). Three of them have no
+``torch.nn`` namesake: ``LayerNorm2d``, ``StochasticDepth`` and ``LayerScale``, the
+layers torchvision's ConvNeXt adds (named as torchvision and timm name them). What
+refimpl does not reimplement comes from ``torch.nn`` itself and is named here on purpose:
 
 - the containers ``Module``, ``Sequential`` and ``ModuleList``, which hold layers and
   compute nothing themselves;
-- ``Sigmoid``, the activation of the book's LeNet (refimpl reimplements ReLU only).
+- ``Sigmoid``, the activation of the book's LeNet (refimpl reimplements ReLU, ReLU6,
+  Hardswish and GELU, not Sigmoid).
 
 A name that is in neither group, ``nn.Conv1d`` say, is missing here rather than silently
 torch's. [`refimpl.models.to_torch`][] goes the other way: it turns a model built from
@@ -27,6 +30,7 @@ Example:
 from torch.nn import Module, ModuleList, Sequential, Sigmoid
 
 from .modules import (
+    GELU,
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
     AvgPool2d,
@@ -36,7 +40,10 @@ from .modules import (
     Dropout,
     Flatten,
     GroupNorm,
+    Hardswish,
     LayerNorm,
+    LayerNorm2d,
+    LayerScale,
     LazyBatchNorm1d,
     LazyBatchNorm2d,
     LazyConv2d,
@@ -44,6 +51,8 @@ from .modules import (
     Linear,
     MaxPool2d,
     ReLU,
+    ReLU6,
+    StochasticDepth,
 )
 
 FROM_TORCH = ("Module", "ModuleList", "Sequential", "Sigmoid")
@@ -58,8 +67,12 @@ __all__ = [
     "Conv2d",
     "Dropout",
     "Flatten",
+    "GELU",
     "GroupNorm",
+    "Hardswish",
     "LayerNorm",
+    "LayerNorm2d",
+    "LayerScale",
     "LazyBatchNorm1d",
     "LazyBatchNorm2d",
     "LazyConv2d",
@@ -69,6 +82,8 @@ __all__ = [
     "Module",
     "ModuleList",
     "ReLU",
+    "ReLU6",
     "Sequential",
     "Sigmoid",
+    "StochasticDepth",
 ]

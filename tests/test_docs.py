@@ -411,6 +411,14 @@ def test_output_is_framed_and_results_come_first(page):
         ),
         ("architectures/densenet.md", ["Dense block of 2 conv blocks"]),
         ("architectures/regnet.md", ["ResNeXt block, 5 groups in its 3x3 convolution"]),
+        (
+            "architectures/mobilenet.md",
+            [
+                "Inverted residual block, expansion 6, no shortcut",
+                "Inverted residual block, expansion 6, identity shortcut",
+            ],
+        ),
+        ("architectures/convnext.md", ["ConvNeXt block, 7x7 depthwise convolution"]),
     ],
 )
 def test_block_diagrams_are_on_their_pages(site, page, titles):

@@ -17,7 +17,7 @@ import re
 import signal
 import time
 from collections.abc import Callable, Sequence
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from torch import nn as torch_nn
 
 import refimpl
 from refimpl import shapes
+from refimpl.models import torch_twin
 
 CALL_BUDGET_S = 2.0
 """Each call (torch's or refimpl's) must finish within this; all of them take milliseconds."""
@@ -529,6 +530,73 @@ def test_dropout_inplace_failure_leaves_input_alone() -> None:
     with pytest.raises(ValueError, match="p=1.5"):
         refimpl.functional.dropout(x, 1.5, inplace=True)
     assert torch.equal(x, torch.arange(1.0, 5.0))
+
+
+# ------------------------------------------------------------------------------ activations
+
+# fmt: off
+ACTIVATION_CASES = [
+    case("GELU-approximate-unknown", RuntimeError, ["approximate", "'sigmoid'"],
+         lambda nn: nn.GELU(approximate="sigmoid")(zeros(3))),
+    case("GELU-approximate-None", TypeError, ["approximate", "None"],
+         lambda nn: nn.GELU(approximate=None)(zeros(3))),
+    case("functional-gelu-approximate-unknown", RuntimeError, ["approximate", "'erf'"],
+         lambda nn: nn.functional.gelu(zeros(3), approximate="erf")),
+    case("GELU-integer-input", NotImplementedError, ["gelu", "torch.int64"],
+         lambda nn: nn.GELU()(torch.arange(3))),
+    case("Hardswish-integer-input", NotImplementedError, ["hardswish", "torch.int64"],
+         lambda nn: nn.Hardswish()(torch.arange(3))),
+    case("ReLU6-inplace-on-leaf-requiring-grad", RuntimeError, ["leaf", "in-place"],
+         lambda nn: nn.ReLU6(inplace=True)(torch.zeros(3, requires_grad=True))),
+    case("Hardswish-inplace-on-leaf-requiring-grad", RuntimeError, ["leaf", "in-place"],
+         lambda nn: nn.Hardswish(inplace=True)(torch.zeros(3, requires_grad=True))),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("build", "torch_type", "names"), ACTIVATION_CASES)
+def test_activations(build: Any, torch_type: type[Exception], names: Any) -> None:
+    _run_cases(build, torch_type, names)
+
+
+# ----------------------------------------------------------- ConvNeXt's layers (torchvision's)
+
+TORCHVISION_TWINS = SimpleNamespace(
+    LayerNorm2d=torch_twin.LayerNorm2d,
+    StochasticDepth=torch_twin.StochasticDepth,
+    LayerScale=torch_twin.LayerScale,
+)
+
+
+def beyond_torch_nn(nn: ModuleType) -> Any:
+    """refimpl, or in torch's place the twins of the layers torch.nn lacks: torchvision's
+    forms of them, written from torch.nn (``refimpl.models.torch_twin``)."""
+    return nn if nn is refimpl else TORCHVISION_TWINS
+
+
+# fmt: off
+CONVNEXT_LAYER_CASES = [
+    case("LayerNorm2d-3d-input", RuntimeError, ["LayerNorm2d", "[4, 3, 3]"],
+         lambda nn: beyond_torch_nn(nn).LayerNorm2d(4)(zeros(4, 3, 3))),
+    case("LayerNorm2d-channels-vs-normalized_shape", RuntimeError, ["(N, 4, H, W)", "[2, 5, 3, 3]"],
+         lambda nn: beyond_torch_nn(nn).LayerNorm2d(4)(zeros(2, 5, 3, 3))),
+    case("StochasticDepth-p=1.5", ValueError, ["p=1.5"],
+         lambda nn: beyond_torch_nn(nn).StochasticDepth(1.5, "row")(zeros(2, 3))),
+    case("StochasticDepth-p=-0.1", ValueError, ["p=-0.1"],
+         lambda nn: beyond_torch_nn(nn).StochasticDepth(-0.1, "batch")(zeros(2, 3))),
+    case("StochasticDepth-unknown-mode", ValueError, ["mode", "'column'"],
+         lambda nn: beyond_torch_nn(nn).StochasticDepth(0.1, "column")(zeros(2, 3))),
+    case("StochasticDepth-bad-mode-in-eval", ValueError, ["mode", "'column'"],
+         lambda nn: beyond_torch_nn(nn).StochasticDepth(0.1, "column").eval()(zeros(2, 3))),
+    case("LayerScale-channels", RuntimeError, ["LayerScale", "[2, 5, 3, 3]"],
+         lambda nn: beyond_torch_nn(nn).LayerScale(4)(zeros(2, 5, 3, 3))),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("build", "torch_type", "names"), CONVNEXT_LAYER_CASES)
+def test_convnext_layers(build: Any, torch_type: type[Exception], names: Any) -> None:
+    _run_cases(build, torch_type, names)
 
 
 # fmt: off

@@ -106,6 +106,13 @@ def test_norm_figure_statistics(kind, expected):
     assert len({cell.get("data-statistic") for cell in cells}) == expected(n, c, groups)
 
 
+def test_layer_norm2d_statistics_are_per_pixel():
+    labels = figures.statistic_groups("layer2d", n=2, c=3, hw=4)
+    assert int(labels.max()) + 1 == 2 * 4  # one per example and position
+    assert all(len(set(labels[e, :, p].tolist())) == 1 for e in range(2) for p in range(4))
+    assert "Channel-wise layer normalization" in figures.norm_axes_figure("layer2d", 2, 3, 4)
+
+
 def test_norm_statistic_groups_follow_the_axes():
     labels = figures.statistic_groups("batch", n=2, c=3, hw=4)
     # batch norm: one statistic per channel, shared by every example and position
@@ -223,12 +230,17 @@ BLOCK_CASES = {
     "resnext-1x1": (lambda: models.ResNeXtBlock(64, 8, 0.5, use_1x1conv=True, strides=2), 32),
     "resnext-identity": (lambda: models.ResNeXtBlock(32, 4, 1), 32),
     "dense": (lambda: models.DenseBlock(3, 12), 16),
+    "inverted": (lambda: models.InvertedResidual(24, 24, 1, expand_ratio=6), 24),
+    "inverted-t1": (lambda: models.InvertedResidual(16, 16, 1, expand_ratio=1), 16),
+    "convnext": (lambda: models.ConvNeXtBlock(32, stochastic_depth_prob=0.1), 32),
 }
 DRAW = {
     "inception": figures.inception_figure,
     "residual": figures.residual_figure,
     "resnext": figures.resnext_figure,
     "dense": figures.dense_block_figure,
+    "inverted": figures.inverted_residual_figure,
+    "convnext": figures.convnext_block_figure,
 }
 
 
@@ -300,8 +312,27 @@ def test_block_figures_draw_in_milliseconds():
 
 
 def test_block_figure_refuses_a_layer_it_cannot_draw():
-    with pytest.raises(TypeError, match="no box for Linear"):
-        layer_steps([refimpl.Linear(2, 3)], 2)
+    with pytest.raises(TypeError, match="no box for Dropout"):
+        layer_steps([refimpl.Dropout(0.5)], 2)
+
+
+def test_inverted_residual_figure_without_shortcut_is_one_path():
+    block = models.InvertedResidual(16, 24, stride=2, expand_ratio=6)
+    root = parse(figures.inverted_residual_figure(block, 16))
+    labels = texts(root)
+    assert by_role(root, "merge") == [] and "identity" not in labels
+    assert labels[-1] == "output: 24 channels"
+    assert "3x3 conv 96→96, stride 2" in labels and "96 groups" in labels
+    assert labels.count("batch norm, ReLU6") == 2 and "batch norm" in labels  # linear last
+
+
+def test_convnext_block_figure_reads_the_block():
+    block = models.ConvNeXtBlock(96, stochastic_depth_prob=0.05)
+    labels = texts(parse(figures.convnext_block_figure(block, 96)))
+    expected = ["7x7 conv 96→96", "layer norm over channels", "dense 96→384, per pixel, GELU",
+                "dense 384→96, per pixel", "× layer scale, per channel",
+                "stochastic depth, p=0.05"]  # fmt: skip
+    assert [label for label in labels if label in expected] == expected
 
 
 def test_conv_figure_says_when_there_is_no_padding():

@@ -8,6 +8,8 @@ from torch.autograd import gradcheck, gradgradcheck
 
 from refimpl import functional as RF
 
+GRAD = {"dtype": torch.float64, "requires_grad": True}
+
 
 def rand(*shape):
     return torch.randn(*shape, dtype=torch.float64, requires_grad=True)
@@ -77,6 +79,11 @@ CASES = {
         RF.relu,
         (torch.tensor([-1.5, -0.2, 0.3, 2.0], dtype=torch.float64, requires_grad=True),),
     ),
+    # inputs away from the kinks (0 and 6; -3 and 3), where a numerical slope straddles two pieces
+    "relu6": lambda: (RF.relu6, (torch.tensor([-1.5, 0.3, 5.2, 7.0], **GRAD),)),
+    "hardswish": lambda: (RF.hardswish, (torch.tensor([-4.0, -2.5, 0.3, 2.9, 3.5], **GRAD),)),
+    "gelu": lambda: (RF.gelu, (rand(2, 3, 4) * 3,)),
+    "gelu_tanh": lambda: (lambda x: RF.gelu(x, approximate="tanh"), (rand(2, 3, 4) * 3,)),
 }
 
 
@@ -87,7 +94,7 @@ def test_gradcheck(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["conv2d", "batch_norm_train", "layer_norm", "adaptive_avg_pool2d"]
+    "name", ["conv2d", "batch_norm_train", "layer_norm", "adaptive_avg_pool2d", "gelu", "gelu_tanh"]
 )
 def test_gradgradcheck(name):
     fn, inputs = CASES[name]()

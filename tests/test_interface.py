@@ -1,4 +1,7 @@
-"""Each refimpl module is a drop-in for its torch.nn namesake: signature, state, init, repr."""
+"""Each refimpl module is a drop-in for its torch.nn namesake: signature, state, init, repr.
+
+The three layers torch.nn lacks are compared with their twins in refimpl.models.torch_twin.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,16 @@ from torch import nn
 
 import refimpl
 from refimpl.models import to_torch
+from refimpl.models.torch_twin import TWINS
 
 MODULES = [name for name in refimpl.__all__ if name[0].isupper()]
+
+
+def torch_class(name: str) -> type[nn.Module]:
+    """``torch.nn``'s class of that name, or the twin of a layer torch.nn lacks
+    (``LayerNorm2d``, ``StochasticDepth``, ``LayerScale``: torchvision's, written from torch.nn)."""
+    return TWINS[getattr(refimpl, name)]
+
 
 # constructor arguments for each module, several to exercise every repr branch
 EXAMPLES = {
@@ -32,6 +43,12 @@ EXAMPLES = {
     "ReLU": [(), (True,)],
     "Flatten": [(), (0, 2)],
     "Dropout": [(), (0.2, True)],
+    "ReLU6": [(), (True,)],
+    "Hardswish": [(), (True,)],
+    "GELU": [(), ("tanh",)],
+    "LayerNorm2d": [(5,), ((3,), 1e-6, False), (4, 1e-5, True, False)],
+    "StochasticDepth": [(0.1, "row"), (0.0, "batch")],
+    "LayerScale": [(4,), (3, 0.1)],
 }
 KEYWORD_EXAMPLES = {"BatchNorm2d": {"bias": False}, "GroupNorm": {"bias": False}}
 
@@ -54,7 +71,7 @@ def test_every_public_module_has_examples():
 @pytest.mark.parametrize("name", MODULES)
 def test_constructor_signature_equals_torch(name):
     ours = inspect.signature(getattr(refimpl, name).__init__).parameters
-    theirs = inspect.signature(getattr(nn, name).__init__).parameters
+    theirs = inspect.signature(torch_class(name).__init__).parameters
     assert [(p.name, p.kind, p.default) for p in ours.values()] == [
         (p.name, p.kind, p.default) for p in theirs.values()
     ]
@@ -62,7 +79,7 @@ def test_constructor_signature_equals_torch(name):
 
 @pytest.mark.parametrize("name, args, kwargs", CASES)
 def test_repr_equals_torch(name, args, kwargs):
-    assert repr(getattr(refimpl, name)(*args, **kwargs)) == repr(getattr(nn, name)(*args, **kwargs))
+    assert repr(getattr(refimpl, name)(*args, **kwargs)) == repr(torch_class(name)(*args, **kwargs))
 
 
 @pytest.mark.parametrize("name, args, kwargs", CASES)
@@ -70,7 +87,7 @@ def test_same_initialization_and_state_dict_both_ways(name, args, kwargs):
     torch.manual_seed(11)
     ours = getattr(refimpl, name)(*args, **kwargs)
     torch.manual_seed(11)
-    theirs = getattr(nn, name)(*args, **kwargs)
+    theirs = torch_class(name)(*args, **kwargs)
     if name.startswith("Lazy"):  # materialize both from the same input, same seed
         x = torch.randn(4, 6, 5, 5) if "Conv" in name or "2d" in name else torch.randn(4, 6)
         torch.manual_seed(12)
@@ -95,7 +112,7 @@ def test_to_torch_gives_the_namesake_with_the_same_arguments_and_state(name, arg
     torch.manual_seed(11)
     ours = getattr(refimpl, name)(*args, **kwargs).double().eval()
     twin = to_torch(ours)
-    assert type(twin) is getattr(nn, name) and type(ours) is getattr(refimpl, name)
+    assert type(twin) is torch_class(name) and type(ours) is getattr(refimpl, name)
     assert repr(twin) == repr(ours) and not twin.training
     if name.startswith("Lazy"):  # twin still lazy: both materialize from one input, one seed
         x = torch.randn(4, 6, 5, 5) if "Conv" in name or "2d" in name else torch.randn(4, 6)

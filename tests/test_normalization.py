@@ -1,4 +1,8 @@
-"""Batch, layer and group normalization against torch.nn, train and eval, over several steps."""
+"""Batch, layer and group normalization against torch.nn, train and eval, over several steps.
+
+LayerNorm2d (ConvNeXt's, not a torch.nn layer) is compared with torchvision's form of it:
+torch.nn.LayerNorm between two permutes.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import refimpl
+from refimpl.models import torch_twin
 from tests.conftest import DTYPES
 from tests.parity import check_module_parity, twins
 
@@ -165,3 +170,62 @@ def test_group_norm_random_configs(n, groups_channels, spatial):
                 module(x)
         return
     check_module_parity(ours, theirs, x)
+
+
+def layer_norm2d_twins(channels, dtype, **kwargs):
+    """refimpl's LayerNorm2d, and torchvision's form: torch.nn.LayerNorm between permutes."""
+    theirs = torch_twin.LayerNorm2d(channels, **kwargs).to(dtype)
+    ours = refimpl.LayerNorm2d(channels, **kwargs).to(dtype)
+    _randomize_affine(ours, theirs)
+    return ours, theirs
+
+
+LN2D_GRID = [
+    ((2, 6, 5, 5), 6, {}),
+    ((2, 6, 5, 5), (6,), {"eps": 1e-6}),  # ConvNeXt's eps
+    ((3, 4, 1, 1), 4, {}),  # after global pooling: ConvNeXt's head
+    ((1, 5, 3, 7), 5, {"elementwise_affine": False}),
+    ((2, 4, 3, 3), 4, {"bias": False}),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("config", LN2D_GRID, ids=[f"ln2d{i}" for i in range(len(LN2D_GRID))])
+def test_layer_norm2d_grid(config, training, dtype):
+    shape, channels, kwargs = config
+    ours, theirs = layer_norm2d_twins(channels, dtype, **kwargs)
+    check_module_parity(ours, theirs, torch.randn(shape, dtype=dtype) * 4 + 3, training=training)
+
+
+@given(st.integers(1, 3), st.integers(1, 6), st.integers(1, 5), st.integers(1, 5), st.booleans())
+def test_layer_norm2d_random_configs(n, c, h, w, channels_last):
+    ours, theirs = layer_norm2d_twins(c, torch.float64, eps=1e-6)
+    x = torch.randn(n, c, h, w, dtype=torch.float64) * 2 - 1
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    check_module_parity(ours, theirs, x)
+    # both results are a permuted view of an NHWC tensor: the same memory layout
+    layouts = [(y.is_contiguous(), y.is_contiguous(memory_format=torch.channels_last))
+               for y in (ours(x), theirs(x))]  # fmt: skip
+    assert layouts[0] == layouts[1]
+
+
+def test_layer_norm2d_twin_is_permute_layer_norm_permute():
+    """The reference itself: torch.nn.LayerNorm(C) over the last dim of an NHWC view."""
+    x = torch.randn(2, 3, 4, 5, dtype=torch.float64)
+    twin = torch_twin.LayerNorm2d(3, dtype=torch.float64)
+    plain = torch.nn.LayerNorm(3, dtype=torch.float64)
+    expected = plain(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+    assert torch.equal(twin(x), expected)
+
+
+def test_layer_norm2d_normalizes_each_pixel_over_channels():
+    y = refimpl.LayerNorm2d(6, eps=0.0, elementwise_affine=False)(torch.randn(2, 6, 3, 4) * 5 + 2)
+    torch.testing.assert_close(y.mean(dim=1), torch.zeros(2, 3, 4), atol=1e-5, rtol=0)
+    torch.testing.assert_close(y.var(dim=1, unbiased=False), torch.ones(2, 3, 4))
+
+
+def test_layer_norm2d_takes_one_channel_count():
+    with pytest.raises(ValueError, match=r"normalized_shape=\(4, 5\)"):
+        refimpl.LayerNorm2d((4, 5))

@@ -49,6 +49,13 @@ FORBIDDEN_OPS = [
     "native_dropout",
     "relu",
     "relu_",
+    "relu6",
+    "hardtanh",
+    "hardtanh_",
+    "hardswish",
+    "hardswish_",
+    "hardsigmoid",
+    "gelu",
     "threshold",
     "pad",
     "constant_pad_nd",
@@ -135,6 +142,19 @@ def exercise_the_package():
     )
     net(x).sum().backward()
     net.eval()(x)
+    convnext_style = torch.nn.Sequential(
+        refimpl.LayerNorm2d(4, eps=1e-6),
+        refimpl.GELU(),
+        refimpl.GELU("tanh"),
+        refimpl.ReLU6(),
+        refimpl.Hardswish(),
+        refimpl.LayerScale(4),
+        refimpl.StochasticDepth(0.5, "row"),
+        refimpl.ReLU6(inplace=True),
+        refimpl.Hardswish(inplace=True),
+    )
+    convnext_style(x).sum().backward()
+    convnext_style.eval()(x)
     RF.max_pool2d(x, 2, return_indices=True)
     RF.adaptive_max_pool2d(x, 4, return_indices=True)
     RF.conv2d_definition(x, torch.randn(2, 4, 3, 3))

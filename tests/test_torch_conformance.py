@@ -116,8 +116,9 @@ def _seed(device: str) -> None:
 
 
 def _module_info(name: str) -> Any:
+    cls = getattr(torch.nn, name, None)  # None for the layers torch.nn lacks (LayerNorm2d)
     for info in common_modules.module_db:
-        if info.module_cls is getattr(torch.nn, name):
+        if cls is not None and info.module_cls is cls:
             return info
     return None
 
@@ -550,6 +551,13 @@ def test_error_input_fails_like_torch(
 NOT_IN_DATABASE = {
     "Dropout": "torch's module_db and common_nn hold no Dropout sample (its mask is random); "
     "tests/test_basic_layers.py compares it with torch.nn.Dropout",
+    "LayerNorm2d": "not a torch.nn layer (torchvision's, for ConvNeXt); "
+    "tests/test_normalization.py compares it with torch.nn.LayerNorm between two permutes",
+    "StochasticDepth": "not a torch.nn layer (torchvision's); "
+    "tests/test_stochastic_depth_layer_scale.py checks its masks and compares it with a twin "
+    "drawing its mask with torch.nn.Dropout",
+    "LayerScale": "not a torch.nn layer (torchvision's ConvNeXt parameter as a layer); "
+    "tests/test_stochastic_depth_layer_scale.py compares it with its twin",
 }
 
 

@@ -7,7 +7,14 @@ figure cannot disagree with the numbers printed beside it. Colours follow the
 site's light and dark palettes; each SVG carries a ``<title>`` and ``<desc>``.
 """
 
-from .blocks import dense_block_figure, inception_figure, residual_figure, resnext_figure
+from .blocks import (
+    convnext_block_figure,
+    dense_block_figure,
+    inception_figure,
+    inverted_residual_figure,
+    residual_figure,
+    resnext_figure,
+)
 from .conv import conv_figure
 from .diagrams import architecture_figure, line_plot
 from .groups import connections, groups_figure
@@ -21,11 +28,13 @@ __all__ = [
     "adaptive_bins_figure",
     "architecture_figure",
     "connections",
+    "convnext_block_figure",
     "dense_block_figure",
     "conv_figure",
     "figure",
     "groups_figure",
     "inception_figure",
+    "inverted_residual_figure",
     "line_plot",
     "norm_axes_figure",
     "residual_figure",

@@ -4,7 +4,8 @@ Each figure walks the block's own layers: kernel sizes, strides, groups and outp
 channels come from the modules, and the channel count is carried from layer to layer
 starting at ``in_channels``, so a diagram cannot disagree with the block it shows.
 Nothing runs: the layers may still be lazy. Paths split at the top, run side by side
-and meet at a sum (residual blocks) or a channel concatenation (Inception, DenseNet).
+and meet at a sum (residual blocks) or a channel concatenation (Inception, DenseNet);
+a block without a shortcut is one path.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from dataclasses import dataclass
 from torch import nn as torch_nn
 
 from .. import modules
-from ..models import DenseBlock, Inception, Residual, ResNeXtBlock
+from ..models import (
+    ConvNeXtBlock,
+    DenseBlock,
+    Inception,
+    InvertedResidual,
+    Residual,
+    ResNeXtBlock,
+    torch_twin,
+)
 from .svg import FAINT, INK, MUTED, PRIMARY, figure_id, line, rect, svg, text
 
 COL_W, BOX_W, BOX_H, GAP, MARGIN = 176, 160, 24, 16, 12
@@ -40,7 +49,7 @@ class Section:
     """Paths that split from one input and meet again; ``[]`` is the identity path."""
 
     paths: list[list[Step]]
-    merge: str  # "add" or "concat"
+    merge: str  # "add", "concat", or "none" for a single path
     merged_channels: int
     after: list[Step]
 
@@ -71,6 +80,19 @@ def layer_steps(layers: Sequence[torch_nn.Module], in_channels: int) -> tuple[li
             steps.append(Step(f"{k[0]}x{k[1]} {kind} pool, stride {s[0]}"))
         elif isinstance(layer, (modules.ReLU, torch_nn.ReLU)) and steps:
             steps[-1] = Step(steps[-1].label + ", ReLU", steps[-1].groups)
+        elif isinstance(layer, (modules.ReLU6, torch_nn.ReLU6)) and steps:
+            steps[-1] = Step(steps[-1].label + ", ReLU6", steps[-1].groups)
+        elif isinstance(layer, (modules.GELU, torch_nn.GELU)) and steps:
+            steps[-1] = Step(steps[-1].label + ", GELU", steps[-1].groups)
+        elif isinstance(layer, (modules.LayerNorm, torch_nn.LayerNorm)):
+            steps.append(Step("layer norm over channels"))
+        elif isinstance(layer, (modules.Linear, torch_nn.Linear)):
+            steps.append(Step(f"dense {channels}→{layer.out_features}, per pixel"))
+            channels = layer.out_features
+        elif isinstance(layer, (modules.LayerScale, torch_twin.LayerScale)):
+            steps.append(Step("× layer scale, per channel"))
+        elif isinstance(layer, (modules.StochasticDepth, torch_twin.StochasticDepth)):
+            steps.append(Step(f"stochastic depth, p={layer.p:.3g}"))
         else:
             raise TypeError(f"no box for {type(layer).__name__}")
     return steps, channels
@@ -157,10 +179,13 @@ def block_figure(title: str, in_channels: int, sections: list[Section], descript
                 label = text(x + 6, (split + join) / 2, "identity", size=10, anchor="start")
                 body.append(label.replace("<text ", '<text font-style="italic" ', 1))
         body.append(line(xs[0], join, xs[-1], join, stroke=MUTED, stroke_width="1.5"))
-        body += _arrow(cx, join, join + GAP)
-        parts, height = _merge_node(cx, join + GAP, section)
-        body += parts
-        y = join + GAP + height
+        if section.merge == "none":
+            y = join
+        else:
+            body += _arrow(cx, join, join + GAP)
+            parts, height = _merge_node(cx, join + GAP, section)
+            body += parts
+            y = join + GAP + height
         for step in section.after:
             body += _arrow(cx, y, y + GAP)
             body += _box(cx, y + GAP, step)
@@ -179,6 +204,9 @@ def _describe(sections: list[Section]) -> str:
             " then ".join(s.label for s in path) if path else "the identity"
             for path in section.paths
         ]
+        if section.merge == "none":
+            parts.append(f"one path ({paths[0]}) to {section.merged_channels} channels")
+            continue
         verb = "added" if section.merge == "add" else "concatenated"
         parts.append(
             f"{len(paths)} paths ({'; '.join(paths)}) {verb} into "
@@ -272,4 +300,54 @@ def dense_block_figure(block: DenseBlock, in_channels: int) -> str:
         channels += grown
         sections.append(Section([steps, []], "concat", channels, []))
     title = f"Dense block of {len(sections)} conv blocks"
+    return block_figure(title, in_channels, sections, _describe(sections))
+
+
+def inverted_residual_figure(block: InvertedResidual, in_channels: int) -> str:
+    """MobileNetV2's block: 1x1 expansion, 3x3 depthwise (one cell per group, up to 16),
+    1x1 projection without activation; added to the input when the block has a shortcut.
+
+    Example:
+        >>> from refimpl.figures import inverted_residual_figure
+        >>> from refimpl.models import InvertedResidual
+        >>> svg = inverted_residual_figure(InvertedResidual(24, 24, 1, expand_ratio=6), 24)
+        >>> "identity" in svg, "144 groups" in svg, svg.count('data-role="layer"')
+        (True, True, 6)
+    """
+    layers = [*(block.expand or []), *block.depthwise, *block.project]
+    main, out = layer_steps(layers, in_channels)
+    if block.use_shortcut:
+        sections = [Section([main, []], "add", out, [])]
+        kind = "identity shortcut"
+    else:
+        sections = [Section([main], "none", out, [])]
+        kind = "no shortcut"
+    title = f"Inverted residual block, expansion {block.expand_ratio:g}, {kind}"
+    return block_figure(title, in_channels, sections, _describe(sections))
+
+
+def convnext_block_figure(block: ConvNeXtBlock, in_channels: int) -> str:
+    """ConvNeXt's block: 7x7 depthwise convolution, layer norm, dense 4x expansion with
+    GELU, dense projection, layer scale and stochastic depth, added to the input.
+
+    Example:
+        >>> from refimpl.figures import convnext_block_figure
+        >>> from refimpl.models import ConvNeXtBlock
+        >>> svg = convnext_block_figure(ConvNeXtBlock(96), 96)
+        >>> "dense 96→384, per pixel, GELU" in svg, 'data-channels="96"' in svg
+        (True, True)
+    """
+    layers = [
+        block.depthwise,
+        block.norm,
+        block.expand,
+        block.gelu,
+        block.project,
+        block.layer_scale,
+        block.stochastic_depth,
+    ]
+    main, out = layer_steps(layers, in_channels)
+    sections = [Section([main, []], "add", out, [])]
+    kh, kw = _pair(block.depthwise.kernel_size)
+    title = f"ConvNeXt block, {kh}x{kw} depthwise convolution"
     return block_figure(title, in_channels, sections, _describe(sections))

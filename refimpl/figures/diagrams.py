@@ -6,7 +6,9 @@ import math
 from collections.abc import Mapping, Sequence
 
 from .. import nn
+from ..models.convnext_block import ConvNeXtBlock
 from ..models.dense import DenseBlock
+from ..models.mobilenet import InvertedResidual
 from ..models.residual import Residual, ResNeXtBlock
 from ..models.summary import Summary
 from .svg import FAINT, INK, MUTED, PRIMARY, SERIES, figure_id, line, rect, svg, text
@@ -83,7 +85,16 @@ def _layer_name(module: nn.Module) -> str:
         return f"ResNeXt block ({module.conv2.groups} groups)"
     if isinstance(module, DenseBlock):
         return f"dense block: {len(module.net)} conv blocks"
-    names = {nn.BatchNorm1d: "BN", nn.BatchNorm2d: "BN", nn.Flatten: "flatten"}
+    if isinstance(module, InvertedResidual):
+        return f"inverted residual (t={module.expand_ratio:g})"
+    if isinstance(module, ConvNeXtBlock):
+        return "ConvNeXt block"
+    names = {
+        nn.BatchNorm1d: "BN",
+        nn.BatchNorm2d: "BN",
+        nn.LayerNorm2d: "LN",
+        nn.Flatten: "flatten",
+    }
     for kind, name in names.items():
         if isinstance(module, kind):
             return name

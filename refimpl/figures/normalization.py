@@ -8,7 +8,8 @@ from .. import functional as F
 from .svg import MUTED, SERIES, figure_id, rect, svg, text
 
 CELL = 16
-KINDS = ("batch", "layer", "instance", "group")
+KINDS = ("batch", "layer", "instance", "group")  # the chapter's four, on its norm pages
+CHANNEL_KINDS = ("layer2d",)  # ConvNeXt's LayerNorm2d: one statistic per pixel, over C
 
 
 def _normalize(kind: str, x: torch.Tensor, groups: int) -> torch.Tensor:
@@ -21,13 +22,18 @@ def _normalize(kind: str, x: torch.Tensor, groups: int) -> torch.Tensor:
         return F.group_norm(x, channels)
     if kind == "group":
         return F.group_norm(x, groups)
-    raise ValueError(f"kind must be one of {KINDS}, got kind={kind!r}")
+    if kind == "layer2d":  # (N, C, HW) viewed channels-last, as LayerNorm2d views (N, C, H, W)
+        return F.layer_norm(x.transpose(1, 2), (channels,)).transpose(1, 2)
+    raise ValueError(f"kind must be one of {KINDS + CHANNEL_KINDS}, got kind={kind!r}")
 
 
 def statistic_groups(
     kind: str, n: int = 3, c: int = 4, hw: int = 5, groups: int = 2
 ) -> torch.Tensor:
     """Label each element of an ``(n, c, hw)`` input by the statistic it is normalized with.
+
+    ``kind`` is one of ``KINDS``, or ``"layer2d"``: ConvNeXt's
+    [`LayerNorm2d`][refimpl.modules.LayerNorm2d], one statistic per example and position.
 
     Found by experiment on refimpl's own functions: nudge one element and see which
     outputs move. Elements that move together share a mean and variance.
@@ -87,7 +93,8 @@ def norm_axes_figure(kind: str, n: int = 3, c: int = 4, hw: int = 5, groups: int
     width = x0 + n * (hw * CELL + gap)
     height = y0 + c * CELL + 22
     body.append(text(width / 2, height - 6, "H x W (flattened)", size=11))
-    name = {"batch": "Batch", "layer": "Layer", "instance": "Instance", "group": "Group"}[kind]
+    names = {"batch": "Batch", "layer": "Layer", "instance": "Instance", "group": "Group"}
+    name = names.get(kind, "Channel-wise layer")  # layer2d: LayerNorm2d
     title = f"{name} normalization: which elements share a statistic"
     description = (
         f"{n} examples of {c} channels by {hw} positions; {count} distinct means and "

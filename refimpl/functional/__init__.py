@@ -2,10 +2,11 @@
 
 None of these calls the ``torch.nn.functional`` operation it reimplements; the
 building blocks are indexing, ``Tensor.unfold`` views, matrix products and
-reductions. Each mirrors the signature of its ``torch.nn.functional`` namesake.
+reductions. Each mirrors the signature of its ``torch.nn.functional`` namesake;
+``stochastic_depth`` mirrors ``torchvision.ops.stochastic_depth``.
 """
 
-from .activation import dropout, relu
+from .activation import dropout, gelu, hardswish, relu, relu6, stochastic_depth
 from .conv import conv2d, conv2d_definition
 from .fully_connected import linear
 from .normalization import batch_norm, group_norm, layer_norm
@@ -20,10 +21,14 @@ __all__ = [
     "conv2d",
     "conv2d_definition",
     "dropout",
+    "gelu",
     "group_norm",
+    "hardswish",
     "layer_norm",
     "linear",
     "max_pool2d",
     "pad2d",
     "relu",
+    "relu6",
+    "stochastic_depth",
 ]

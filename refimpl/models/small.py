@@ -1,8 +1,10 @@
-"""Small networks for 8x8 inputs (scikit-learn's digits), for the live training experiments.
+"""Small networks: for 8x8 inputs (scikit-learn's digits), for the live training
+experiments, and page-sized MobileNetV2 and ConvNeXt for the book's 96x96 inputs.
 
 Like the chapter's models they are built from [`refimpl.nn`][]'s layers, and
-[`refimpl.models.to_torch`][] gives their ``torch.nn`` twins. Input channels are lazy;
-run one forward pass (or [`refimpl.training.train`][]) before counting parameters.
+[`refimpl.models.to_torch`][] gives their ``torch.nn`` twins. The digits models' input
+channels are lazy; run one forward pass (or [`refimpl.training.train`][]) before
+counting their parameters.
 """
 
 from __future__ import annotations
@@ -14,9 +16,19 @@ from refimpl import nn
 from refimpl.training import materialize
 
 from .classic import lenet
+from .convnext_block import convnext
+from .mobilenet import mobilenet_v2
 from .residual import Residual
 
-__all__ = ["DeepBlock", "deep_cnn", "digits_cnn", "he_init", "lenet8"]
+__all__ = [
+    "DeepBlock",
+    "convnext_96",
+    "deep_cnn",
+    "digits_cnn",
+    "he_init",
+    "lenet8",
+    "mobilenet_v2_96",
+]
 
 
 def lenet8(
@@ -157,3 +169,36 @@ def digits_cnn(num_classes: int = 10, *, head: str = "gap", hidden: int = 256) -
     else:
         raise ValueError(f"head must be 'gap' or 'fc', got {head!r}")
     return nn.Sequential(*body, *tail)
+
+
+def mobilenet_v2_96(num_classes: int = 10) -> nn.Sequential:
+    """MobileNetV2 for the book's pages: 96x96 single-channel inputs and 10 classes.
+
+    Torchvision's blocks and widths, with one input channel: the 32x reduction leaves a
+    3x3 map before the pooling. See [`mobilenet_v2`][refimpl.models.mobilenet_v2].
+
+    Example:
+        >>> import torch
+        >>> from refimpl.models.small import mobilenet_v2_96
+        >>> mobilenet_v2_96().eval()(torch.zeros(1, 1, 96, 96)).shape
+        torch.Size([1, 10])
+    """
+    return mobilenet_v2(num_classes, in_channels=1)
+
+
+def convnext_96(num_classes: int = 10) -> nn.Sequential:
+    """ConvNeXt-T at a third of its depth and width, for 96x96 single-channel inputs.
+
+    Stages of 1, 1, 3 and 1 blocks (ConvNeXt-T's 3:3:9:3 over 3) of 32, 64, 128 and 256
+    channels (its 96 to 768 over 3), stochastic depth up to 0.1, layer scale from
+    ``1e-6``: ConvNeXt-T's design at about 1/24 of its parameters. See
+    [`convnext`][refimpl.models.convnext].
+
+    Example:
+        >>> import torch
+        >>> from refimpl.models.small import convnext_96
+        >>> convnext_96()(torch.zeros(1, 1, 96, 96)).shape
+        torch.Size([1, 10])
+    """
+    arch = ((1, 32), (1, 64), (3, 128), (1, 256))
+    return convnext(arch, num_classes, stochastic_depth_prob=0.1, in_channels=1)

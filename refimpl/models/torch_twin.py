@@ -7,19 +7,92 @@ import inspect
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from refimpl import modules
 
 __all__ = ["to_torch"]
 
-# every refimpl layer, and the torch.nn class of the same name
-TWINS: dict[type[torch.nn.Module], type[torch.nn.Module]] = {
-    getattr(modules, name): getattr(torch.nn, name) for name in modules.__all__
+
+# The layers torch.nn lacks (torchvision's, for ConvNeXt), written from torch.nn's own
+# layers and tensor methods as torchvision computes them, under refimpl's names.
+
+
+class LayerNorm2d(torch.nn.LayerNorm):
+    """``torch.nn.LayerNorm`` over the channels of ``(N, C, H, W)``: torchvision's form."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return super().forward(input.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class StochasticDepth(torch.nn.Module):
+    """torchvision's stochastic depth, its mask drawn by ``torch.nn.Dropout``.
+
+    Dropout of a tensor of ones shaped ``(N, 1, ...)`` (``'row'``) or ``(1, ...)``
+    (``'batch'``) is torchvision's mask: 0, or ``1 / (1 - p)`` with probability
+    ``1 - p``, drawn by the same ``bernoulli_`` call, so the same seed gives the same mask.
+    """
+
+    def __init__(self, p: float, mode: str) -> None:
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"
+
+    def forward(self, input: Tensor) -> Tensor:
+        if not 0.0 <= self.p <= 1.0:
+            raise ValueError(f"drop probability has to be between 0 and 1, but got {self.p}")
+        if self.mode not in ("batch", "row"):
+            raise ValueError(f"mode has to be either 'batch' or 'row', but got {self.mode}")
+        if not self.training or self.p == 0.0:
+            return input
+        rows = input.shape[0] if self.mode == "row" else 1
+        ones = input.new_ones((rows,) + (1,) * (input.dim() - 1))
+        return input * torch.nn.Dropout(self.p)(ones)
+
+
+class LayerScale(torch.nn.Module):
+    """A learnable ``(C, 1, 1)`` gain, as torchvision's ``CNBlock`` applies ``layer_scale``."""
+
+    def __init__(
+        self, num_channels: int, init_value: float = 1e-6, device: Any = None, dtype: Any = None
+    ) -> None:
+        super().__init__()
+        self.num_channels = num_channels
+        self.init_value = init_value
+        shape = (num_channels, 1, 1)
+        self.gamma = torch.nn.Parameter(torch.full(shape, init_value, device=device, dtype=dtype))
+
+    def extra_repr(self) -> str:
+        return f"{self.num_channels}, init_value={self.init_value}"
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self.gamma * input
+
+
+TORCHVISION_LAYERS: dict[type[torch.nn.Module], type[torch.nn.Module]] = {
+    modules.LayerNorm2d: LayerNorm2d,
+    modules.StochasticDepth: StochasticDepth,
+    modules.LayerScale: LayerScale,
 }
+
+# every refimpl layer, and its twin: the torch.nn class of the same name, or one above
+TWINS: dict[type[torch.nn.Module], type[torch.nn.Module]] = {
+    getattr(modules, name): getattr(torch.nn, name)
+    for name in modules.__all__
+    if hasattr(torch.nn, name)
+} | TORCHVISION_LAYERS
 
 
 def to_torch(model: torch.nn.Module) -> torch.nn.Module:
     """A copy of ``model`` in which every refimpl layer is the ``torch.nn`` layer of its name.
+
+    The three layers that ``torch.nn`` lacks become the twins defined in this module,
+    written from ``torch.nn``'s layers as torchvision computes them: ``LayerNorm2d`` is
+    ``torch.nn.LayerNorm`` between two permutes, ``StochasticDepth`` multiplies by a mask
+    that ``torch.nn.Dropout`` draws, and ``LayerScale`` multiplies by its ``gamma``.
 
     Each layer's twin gets the same constructor arguments, read from the layer (so
     ``repr`` prints the same), its training flag, and a copy of its state, loaded with
@@ -66,7 +139,9 @@ def to_torch(model: torch.nn.Module) -> torch.nn.Module:
                 f"cannot convert {name} to torch.nn: it subclasses a refimpl layer, and its "
                 "own forward may differ from the torch.nn layer of that name"
             )
-        elif _owns_state(module) and not kind.__module__.startswith("torch.nn."):
+        elif _owns_state(module) and not (
+            kind.__module__.startswith("torch.nn.") or kind in TORCHVISION_LAYERS.values()
+        ):
             raise TypeError(
                 f"cannot convert {name} to torch.nn: it holds parameters or buffers of its "
                 "own and is not a refimpl layer"

@@ -12,7 +12,7 @@ from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
 from .. import functional as F
-from .._checks import batch_norm_batch_size
+from .._checks import batch_norm_batch_size, channels_of_nchw
 from ._lazy import materialize
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "BatchNorm2d",
     "GroupNorm",
     "LayerNorm",
+    "LayerNorm2d",
     "LazyBatchNorm1d",
     "LazyBatchNorm2d",
 ]
@@ -321,6 +322,54 @@ class LayerNorm(nn.Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+
+class LayerNorm2d(LayerNorm):
+    """Layer normalization over the channels of each pixel of an ``(N, C, H, W)`` input.
+
+    ConvNeXt's normalization, as torchvision's ``models.convnext.LayerNorm2d``: the input
+    is viewed channels-last, ``(N, H, W, C)``, each pixel's ``C`` values are normalized
+    by their own mean and biased variance, scaled and shifted by ``weight`` and ``bias``
+    of shape ``(C,)``, and the result is viewed as ``(N, C, H, W)`` again. Equal to
+    ``torch.nn.LayerNorm(C)`` between two permutes. Unlike ``GroupNorm(1, C)``, which
+    takes one mean per example over ``(C, H, W)``, it takes one per pixel.
+
+    Shape:
+        Input and output ``(N, C, H, W)`` with ``C = normalized_shape``; the output is
+        stored channels-last, as the permuted result of torch's form is.
+
+    Example:
+        >>> import torch
+        >>> from refimpl import LayerNorm2d
+        >>> norm = LayerNorm2d(3, eps=1e-6)
+        >>> norm
+        LayerNorm2d((3,), eps=1e-06, elementwise_affine=True, bias=True)
+        >>> y = norm(torch.randn(2, 3, 4, 4))
+        >>> y.shape, abs(y[0, :, 1, 2].mean().item()) < 1e-6  # the channels of one pixel
+        (torch.Size([2, 3, 4, 4]), True)
+    """
+
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(normalized_shape, eps, elementwise_affine, bias, device, dtype)
+        if len(self.normalized_shape) != 1:
+            raise ValueError(
+                "LayerNorm2d normalizes over the channels only: normalized_shape must be "
+                f"one number, C, got normalized_shape={normalized_shape!r}"
+            )
+
+    def forward(self, input: Tensor) -> Tensor:
+        channels_of_nchw(input, self.normalized_shape[0], "LayerNorm2d")
+        x = input.permute(0, 2, 3, 1)  # (N, H, W, C): layer_norm normalizes the last dim
+        y = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return y.permute(0, 3, 1, 2)  # (N, C, H, W)
 
 
 class GroupNorm(nn.Module):
