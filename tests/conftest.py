@@ -67,19 +67,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 _BUILDERS = pytest.StashKey[list]()
 
 
-# The longest tests that do not wait for the builds: started first, so that no worker is
-# left with one of them while the other has nothing to do.
-FIRST = ("test_blocks_run_and_their_output_is_on_the_page",)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that read the builds go last, so the background builds are done by then."""
-    items.sort(
-        key=lambda item: (
-            "site_build" in getattr(item, "fixturenames", ()),
-            getattr(item, "originalname", "") not in FIRST,
-        )
-    )
+    items.sort(key=lambda item: "site_build" in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session")

@@ -117,8 +117,8 @@ def _tokens(text: str) -> list[str]:
 def test_blocks_run_and_their_output_is_on_the_page(request, page):
     """Re-run the page's blocks here; what each prints must be what the built page shows.
 
-    The blocks run first and the built site is asked for only then, so these tests need
-    not wait for the build and run alongside it (they are not among those run last).
+    The blocks run first and the built site is asked for only then, so a test that starts
+    while the build runs waits for it only once its blocks are done.
     """
     sessions = Sessions()
     outputs = []

@@ -190,14 +190,16 @@ def test_modes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("REFIMPL_EXEC_CACHE_DIR", str(tmp_path))
     for mode, strict, read in [
         ("auto", False, True),
-        ("auto", True, False),  # tools/dev.py build and CI always execute
         ("record", False, False),
+        ("record", True, False),
         ("replay", True, True),
     ]:
         monkeypatch.setenv("REFIMPL_EXEC_CACHE", mode)
         cache = exec_cache.from_environment(strict=strict)
         assert cache is not None and (cache.read, cache.write) == (read, True)
         assert cache.directory == tmp_path.resolve()
+    monkeypatch.setenv("REFIMPL_EXEC_CACHE", "auto")
+    assert exec_cache.from_environment(strict=True) is None  # tools/dev.py build, CI
     monkeypatch.setenv("REFIMPL_EXEC_CACHE", "off")
     assert exec_cache.from_environment(strict=False) is None
     monkeypatch.setenv("REFIMPL_EXEC_CACHE", "sometimes")

@@ -27,10 +27,11 @@ hooks, the API pages, runs in every build, so no cached value can outlive the co
 that renders it.
 
 Modes (``REFIMPL_EXEC_CACHE``): unset or ``auto``: replay and record, except in a
-``--strict`` build, which always executes (and records, so ``serve`` starts warm);
-``off``: no cache; ``record``: always execute and record; ``replay``: replay and record
-even under ``--strict`` (used by the tests that compare a replayed build with a fresh
-one). ``REFIMPL_EXEC_CACHE_DIR`` moves the cache from ``.cache/exec/``.
+``--strict`` build (``tools/dev.py build``, CI), which executes everything and records
+nothing (recording traces every call: it costs a third more time); ``off``: no cache;
+``record``: always execute and record; ``replay``: replay and record even under
+``--strict`` (the tests record with one build and replay with a second, which must
+give the same bytes). ``REFIMPL_EXEC_CACHE_DIR`` moves the cache from ``.cache/exec/``.
 """
 
 from __future__ import annotations
@@ -476,8 +477,9 @@ def from_environment(strict: bool, root: Path = ROOT) -> Cache | None:
     if mode == "off":
         return None
     directory = Path(os.environ.get("REFIMPL_EXEC_CACHE_DIR") or root / ".cache" / "exec")
-    read = mode == "replay" or (mode == "auto" and not strict)
-    return Cache(directory.resolve(), root=root, read=read, write=True)
+    if mode == "auto" and strict:
+        return None  # a strict build executes everything, without the recording's cost
+    return Cache(directory.resolve(), root=root, read=mode != "record", write=True)
 
 
 CURRENT: list[Cache] = []  # the build's cache, set by the MkDocs hook (tools/serve_hooks.py)

@@ -12,8 +12,8 @@
   edited Markdown files.
 - **Execution cache** (``tools/exec_cache.py``). A page whose blocks, the local code
   they ran and the environment are unchanged replays what its blocks printed; the rest
-  of the build runs as always. A ``--strict`` build (``tools/dev.py build``, CI) always
-  executes; ``REFIMPL_EXEC_CACHE=off`` turns the cache off.
+  of the build runs as always. A ``--strict`` build (``tools/dev.py build``, CI)
+  executes everything without it; ``REFIMPL_EXEC_CACHE=off`` turns the cache off.
 """
 
 from __future__ import annotations
