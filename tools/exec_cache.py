@@ -136,18 +136,17 @@ def is_local(path: Path, root: Path) -> bool:
     return not first.startswith(".") and first not in {"site", "build", "tools", "__pycache__"}
 
 
-def definition_of(code: CodeType) -> str | None:
-    """The top-level definition a code object belongs to (``Class.method``, ``function``).
+def definition_of(qualname: str) -> str | None:
+    """The top-level definition (``Class.method``, ``function``) code of ``qualname`` is in.
 
     A nested function or comprehension belongs to the definition around it; code outside
     any function (a module body, a class body, a module-level lambda) has none, since the
     module fingerprint covers it.
     """
-    qualname = code.co_qualname.split(".<locals>.")[0]
-    parts = qualname.split(".")
-    if parts[-1].startswith("<"):  # <lambda>, <listcomp>, <genexpr> outside a function
+    top = qualname.split(".<locals>.")[0]
+    if top.split(".")[-1].startswith("<"):  # <lambda>, <listcomp>, <genexpr> outside one
         return None
-    return qualname
+    return top
 
 
 # ---------------------------------------------------------------------------------------
@@ -198,21 +197,16 @@ class Recorder:
 
     def dependencies(self) -> tuple[set[tuple[str, str]], set[str]]:
         """(file, definition) pairs that ran and files read, this process and its forks."""
-        functions = {(c.co_filename, q) for c in self.codes if (q := definition_of(c))}
+        functions = {(c.co_filename, q) for c in self.codes if (q := definition_of(c.co_qualname))}
         files = set(self.files)
         if self.journal.exists():
             for line in self.journal.read_text(encoding="utf-8").splitlines():
                 kind, path, qualname = json.loads(line)
                 if kind == "file":
                     files.add(path)
-                elif name := definition_of_qualname(qualname):
+                elif name := definition_of(qualname):
                     functions.add((path, name))
         return functions, files
-
-
-def definition_of_qualname(qualname: str) -> str | None:
-    top = qualname.split(".<locals>.")[0]
-    return None if top.split(".")[-1].startswith("<") else top
 
 
 # functions that read a file, and the argument that names it
@@ -449,8 +443,9 @@ class Cache:
         functions, files = page.recorder.dependencies()
         page.recorder.journal.unlink(missing_ok=True)
         calls = [
-            {"key": key, "code": json.loads(key)[0], "kwargs": json.loads(key)[1], "output": out}
-            for key, out in zip(page.calls, page.outputs)
+            {"key": key, "code": code, "kwargs": kwargs, "output": output}
+            for key, output in zip(page.calls, page.outputs)
+            for code, kwargs in [json.loads(key)]
         ]
         entry = {
             "page": page.name,
