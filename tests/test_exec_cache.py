@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -172,7 +173,8 @@ def test_a_block_that_raises_leaves_no_entry(project):
 
 def test_the_environment_is_part_of_the_key(project, monkeypatch):
     project.build()
-    monkeypatch.setenv("REFIMPL_FAST_KERNELS", "1")
+    flipped = "0" if os.environ.get("REFIMPL_FAST_KERNELS") == "1" else "1"  # --fast-kernels
+    monkeypatch.setenv("REFIMPL_FAST_KERNELS", flipped)
     _, executed, cache = project.build()
     assert executed == sorted(PAGES)
     assert set(cache.reasons.values()) == {"environment changed"}
