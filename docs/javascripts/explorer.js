@@ -266,8 +266,12 @@
     document.querySelectorAll(".explorer[data-explorer]").forEach(setUp);
   }
 
-  // Material's instant navigation swaps pages without reloading scripts: it announces
-  // each new page on document$.
+  // Only the pages with an explorer load this file, from inside their content, and
+  // Material's instant navigation runs such a script again on every visit to one of them.
+  // The first run subscribes to document$, on which instant navigation announces each new
+  // page; later runs have nothing to add.
+  if (window.refimplExplorers) return;
+  window.refimplExplorers = true;
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(setUpAll);
   } else if (document.readyState === "loading") {
