@@ -9,6 +9,10 @@
     python3 tools/dev.py serve [mkdocs args...]   serve the site on http://127.0.0.1:8000; an edit
                                                   rebuilds only its page (--clean: all)
     python3 tools/dev.py build                    build the site into site/ (strict)
+    python3 tools/dev.py build --with zensical    the same with Zensical (always from a clean
+                                                  cache; tools/zensical_build.py)
+    python3 tools/dev.py test --with zensical ... the docs and browser tests read a Zensical
+                                                  build of the site (default: MkDocs)
     python3 tools/dev.py bench [args...]          run benchmarks/bench_layers.py
     python3 tools/dev.py lock                     regenerate tools/constraints.txt
 
@@ -43,6 +47,8 @@ TORCH_OLDEST = "torch==2.12.0"
 FORBIDDEN = ("nvidia-", "triton")  # must never appear in the lock (GPU-only packages)
 
 ENV = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+GENERATORS = ("mkdocs", "zensical")  # what builds the site; `--with NAME`, default the first
+GENERATOR_VARIABLE = "REFIMPL_DOCS_GENERATOR"  # read by tests/site_build.py
 
 
 def log(message: str) -> None:
@@ -184,6 +190,31 @@ def lock() -> int:
     return 0
 
 
+def take_generator(args: list[str]) -> tuple[str, list[str]]:
+    """``--with NAME`` (or ``--with=NAME``) taken out of ``args``; "mkdocs" without one.
+
+    Raises ValueError, naming the value, for a generator not in GENERATORS.
+    """
+    rest, chosen, index = [], GENERATORS[0], 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--with" or arg.startswith("--with="):
+            if arg == "--with":
+                if index + 1 >= len(args):
+                    raise ValueError(f"--with needs a generator: {' or '.join(GENERATORS)}")
+                index += 1
+                chosen = args[index]
+            else:
+                chosen = arg.removeprefix("--with=")
+            if chosen not in GENERATORS:
+                known = " or ".join(GENERATORS)
+                raise ValueError(f"unknown generator {chosen!r} after --with: use {known}")
+        else:
+            rest.append(arg)
+        index += 1
+    return chosen, rest
+
+
 def main(argv: list[str]) -> int:
     commands = ("test", "setup", "serve", "build", "bench", "lock")
     if argv[:1] in (["-h"], ["--help"]):
@@ -202,6 +233,15 @@ def main(argv: list[str]) -> int:
             return 2
         rest = rest[2:]
     try:
+        generator, rest = take_generator(rest)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if generator != GENERATORS[0] and command not in ("test", "build"):
+        print(f"--with {generator} goes with test or build, not {command}", file=sys.stderr)
+        return 2
+    ENV[GENERATOR_VARIABLE] = generator
+    try:
         python = ensure_venv(oldest)
     except subprocess.CalledProcessError as error:
         log(f"setting up the environment failed (exit code {error.returncode})")
@@ -216,6 +256,8 @@ def main(argv: list[str]) -> int:
         # page with executed code: tools/serve_hooks.py); --clean: every page, every time
         dirty = [] if {"--dirty", "--clean"} & set(rest) else ["--dirty"]
         return call(python, "-m", "mkdocs", "serve", *dirty, *rest)
+    if command == "build" and generator == "zensical":
+        return call(python, str(ROOT / "tools" / "zensical_build.py"), *rest)
     if command == "build":
         return call(python, "-m", "mkdocs", "build", "--strict", *rest)
     return call(python, str(ROOT / "benchmarks" / "bench_layers.py"), *rest)
