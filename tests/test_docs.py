@@ -22,7 +22,13 @@ import refimpl
 from refimpl import functional, models, shapes, training
 from refimpl.models import small
 from tests.docs_blocks import DOCS, FENCE, Sessions, blocks, is_executed, options, pages
-from tests.site_build import SiteBuild
+from tests.site_build import SiteBuild, generator
+
+# What a MkDocs hook makes (tools/docs_hooks.py, tools/serve_hooks.py): Zensical runs none
+mkdocs_only = pytest.mark.skipif(
+    generator() != "mkdocs", reason="made by MkDocs hooks, which Zensical does not run (README)"
+)
+SEARCH_INDEX = {"mkdocs": "search/search_index.json", "zensical": "search.json"}
 
 ROOT = DOCS.parent
 HAND_TYPED = [
@@ -42,6 +48,14 @@ HAND_TYPED = [
 @pytest.fixture(scope="session")
 def site(site_build: SiteBuild) -> Path:
     return site_build.check()
+
+
+def search_entries(site: Path) -> list[dict[str, str]]:
+    """The search index's entries (location, title, text), whichever generator wrote it."""
+    import json
+
+    index = json.loads((site / SEARCH_INDEX[generator()]).read_text(encoding="utf-8"))
+    return index["docs"] if "docs" in index else index["items"]
 
 
 def built_page(site: Path, page: Path) -> str:
@@ -161,6 +175,7 @@ def test_every_public_name_is_documented(site, page, module):
     assert missing == []
 
 
+@mkdocs_only
 def test_a_build_from_the_execution_cache_equals_a_fresh_one(site, second_site_build):
     """The second build replayed every page's outputs (tools/exec_cache.py); same bytes."""
     again = second_site_build.check()
@@ -322,6 +337,16 @@ def test_a_raising_block_is_named_by_page_and_line_in_the_rerun(tmp_path, monkey
     assert raised.traceback[-1].frame.code.raw.co_filename == "broken-page.md:9"
 
 
+def test_every_page_is_in_the_search_index(site):
+    indexed = {d["location"].split("#")[0] for d in search_entries(site)}
+    for page in PAGES:
+        relative = page.relative_to(DOCS).with_suffix("")
+        folder = relative.parent if relative.name == "index" else relative
+        location = "" if str(folder) == "." else f"{folder.as_posix()}/"
+        assert location in indexed, f"{page} is not in the search index"
+
+
+@pytest.mark.skipif(generator() != "mkdocs", reason="Zensical ignores data-search-exclude")
 def test_search_index_holds_prose_not_code(site):
     """Code, printed outputs, tables and figures stay out of the search index (every first
     visit loads it)."""
@@ -476,11 +501,9 @@ def test_formulas_as_plain_text(latex, text):
 
 
 def test_toc_and_search_index_have_no_latex_source(site):
-    import json
 
-    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
     raw = re.compile(r"\\\(|\\\[|\\frac|\\sqrt|\$")
-    assert [d["location"] for d in index["docs"] if raw.search(d["title"] + d["text"])] == []
+    assert [d["location"] for d in search_entries(site) if raw.search(d["title"] + d["text"])] == []
     errata = built_page(site, DOCS / "errata.md")
     toc = re.findall(
         r'<a href="#epsilon" class="md-nav__link">\s*<span class="md-ellipsis">\s*(.*?)\s*</span>',
@@ -504,6 +527,7 @@ def _notebook_of(site: Path, page: Path) -> Path:
 @pytest.mark.parametrize(
     "page", [p for p in PAGES if blocks(p)], ids=[i for p, i in zip(PAGES, IDS) if blocks(p)]
 )
+@mkdocs_only
 def test_page_links_its_notebook_with_this_builds_outputs(site, page):
     """The notebook: the page's blocks in order, outputs that the page shows, an install cell."""
     import nbformat
@@ -527,6 +551,7 @@ def test_page_links_its_notebook_with_this_builds_outputs(site, page):
             )
 
 
+@mkdocs_only
 def test_api_entries_link_to_their_source_lines(site):
     markup = built_page(site, DOCS / "reference" / "modules.md")
     links = re.findall(
