@@ -23,6 +23,7 @@ from refimpl import functional, models, shapes, training
 from refimpl.models import small
 from tests.docs_blocks import DOCS, FENCE, Sessions, blocks, is_executed, options, pages
 from tests.site_build import SiteBuild, generator
+from tools.mathml import latex_to_mathml, mathml_text, styled_letter
 
 # What a MkDocs hook makes (tools/docs_hooks.py, tools/serve_hooks.py): Zensical runs none
 mkdocs_only = pytest.mark.skipif(
@@ -452,36 +453,22 @@ def test_block_diagrams_are_on_their_pages(site, page, titles):
         assert re.search(rf'<title id="fig-\w+-title">{re.escape(title)}</title>', markup), title
 
 
-def _hooks():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "tools" / "docs_hooks.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_mathml_bold_letters_are_bold_code_points():
     """Chromium ignores mathvariant="bold": bold symbols must be the bold characters."""
-    hooks = _hooks()
-    mathml = hooks.latex_to_mathml(
-        r"\boldsymbol{\gamma} \mathbf{x} \boldsymbol{\hat\mu}", False, "t"
-    )
+    mathml = latex_to_mathml(r"\boldsymbol{\gamma} \mathbf{x} \boldsymbol{\hat\mu}", False, "t")
     assert "mathvariant" not in mathml
     assert "\N{MATHEMATICAL BOLD ITALIC SMALL GAMMA}" in mathml
     assert "\N{MATHEMATICAL BOLD ITALIC SMALL MU}" in mathml
-    assert hooks.styled_letter("bold", "\N{GREEK CAPITAL LETTER OMEGA}") == (
+    assert styled_letter("bold", "\N{GREEK CAPITAL LETTER OMEGA}") == (
         "\N{MATHEMATICAL BOLD CAPITAL OMEGA}"
     )
-    assert hooks.styled_letter("bold-italic", "z") == "\N{MATHEMATICAL BOLD ITALIC SMALL Z}"
+    assert styled_letter("bold-italic", "z") == "\N{MATHEMATICAL BOLD ITALIC SMALL Z}"
 
 
 def test_mathml_operator_names_and_functions_are_spaced_as_in_tex():
-    hooks = _hooks()
-    bn = hooks.latex_to_mathml(r"\operatorname{BN}(x)", False, "t")
+    bn = latex_to_mathml(r"\operatorname{BN}(x)", False, "t")
     assert "<mi>BN</mi><mo" in bn  # an identifier: no operator space before "("
-    ln = hooks.latex_to_mathml(r"\ln 10", False, "t")
+    ln = latex_to_mathml(r"\ln 10", False, "t")
     assert '<mi>ln</mi><mspace width="0.1667em"></mspace><mn>10</mn>' in ln
 
 
@@ -495,9 +482,8 @@ def test_mathml_operator_names_and_functions_are_spaced_as_in_tex():
     ],
 )
 def test_formulas_as_plain_text(latex, text):
-    hooks = _hooks()
-    mathml = hooks.latex_to_mathml(latex, False, "t")
-    assert hooks.mathml_text(mathml[mathml.index("<math") : mathml.rindex("</math>") + 7]) == text
+    mathml = latex_to_mathml(latex, False, "t")
+    assert mathml_text(mathml[mathml.index("<math") : mathml.rindex("</math>") + 7]) == text
 
 
 def test_toc_and_search_index_have_no_latex_source(site):

@@ -7,7 +7,6 @@ fast as it was. The checks of ``tools/dev.py --with`` always run (they start not
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -110,16 +109,9 @@ def test_the_build_script_keeps_the_execution_cache(tmp_path, monkeypatch):
     assert (cache / "exec" / "kept").exists()
 
 
-def _dev():
-    spec = importlib.util.spec_from_file_location("dev", ROOT / "tools" / "dev.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_dev_with_chooses_a_generator():
-    dev = _dev()
+    from tools import dev
+
     assert dev.take_generator(["-k", "x"]) == ("mkdocs", ["-k", "x"])
     assert dev.take_generator(["--with", "zensical", "tests"]) == ("zensical", ["tests"])
     assert dev.take_generator(["--with=mkdocs"]) == ("mkdocs", [])
@@ -130,5 +122,7 @@ def test_dev_with_chooses_a_generator():
 
 
 def test_dev_with_goes_with_build_and_test_only(capsys):
-    assert _dev().main(["serve", "--with", "zensical"]) == 2
+    from tools import dev
+
+    assert dev.main(["serve", "--with", "zensical"]) == 2
     assert "goes with test or build, not serve" in capsys.readouterr().err

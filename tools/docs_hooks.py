@@ -34,13 +34,7 @@ if str(ROOT) not in sys.path:  # `tools.notebooks` is named in mkdocs.yml's mark
     sys.path.insert(0, str(ROOT))
 
 from tools import notebooks  # noqa: E402
-from tools.mathml import (  # noqa: E402, F401 (the tests reach the converter through here)
-    latex_to_mathml,
-    mathml_text,
-    polish_mathml,
-    styled_letter,
-    title_text,
-)
+from tools.mathml import mathml_text, title_text  # noqa: E402
 
 
 def _retitle(items: Any, where: str) -> None:
