@@ -44,24 +44,52 @@ def _retitle(items: Any, where: str) -> None:
 
 
 # The search plugin indexes page.content in on_page_context, before this hook's own
-# on_page_context. So on_page_content leaves each formula as plain text in a numbered
-# span, the index reads that, and on_page_context puts the MathML in its place.
-PLACEHOLDER = re.compile(r'<span data-formula="(\d+)">[^<]*</span>')
-_FORMULAS: dict[str, list[str]] = {}
+# on_page_context. So on_page_content hands it a stand-in: each formula becomes its plain
+# text in a numbered span, each element the index leaves out (``SEARCH_EXCLUDED``) an
+# empty one, unless it holds a cross-reference (mkdocs-autorefs resolves those in
+# on_env, in between), and on_page_context puts the originals back. The index is the same as from
+# the whole page, and the search plugin need not parse the code, tables and drawings
+# that are most of a page's markup.
+PLACEHOLDER = re.compile(r'<span data-stashed="(\d+)">[^<]*</span>')
+_STASHED: dict[str, list[str]] = {}
 FORMULA = re.compile(r'<(span|div) class="math-(?:inline|display)">.*?</\1>', re.S)
 
 
+def _element_end(content: str, tag: str, start: int) -> int:
+    """Where the ``tag`` element opened at ``start`` ends, past its own nested ``tag``s."""
+    opening = re.compile(rf"<{tag}(?=[\s>])|</{tag}>")
+    depth = 0
+    for match in opening.finditer(content, start):
+        depth += -1 if match[0].startswith("</") else 1
+        if depth == 0:
+            return match.end()
+    raise ValueError(f"<{tag}> at offset {start} is never closed")
+
+
 def _searchable(content: str, page_uri: str) -> str:
-    formulas: list[str] = []
+    stashed: list[str] = []
 
-    def stash(match: re.Match[str]) -> str:
-        formulas.append(match.group(0))
-        math = match.group(0)[match.group(0).index("<math") : match.group(0).rindex("</math>") + 7]
-        text = html.escape(mathml_text(math), quote=False)
-        return f'<span data-formula="{len(formulas) - 1}">{text}</span>'
+    def stash(original: str, text: str = "") -> str:
+        stashed.append(original)
+        return f'<span data-stashed="{len(stashed) - 1}">{text}</span>'
 
-    content = FORMULA.sub(stash, content)
-    _FORMULAS[page_uri] = formulas
+    kept, position = [], 0
+    for match in SEARCH_EXCLUDED.finditer(content):
+        if match.start() < position or not match[1]:  # inside a stashed element; notebook links
+            continue
+        end = _element_end(content, match[1], match.start())
+        if "<autoref " in content[match.start() : end]:  # autorefs resolves it in on_env
+            continue
+        kept += [content[position : match.start()], stash(content[match.start() : end])]
+        position = end
+    content = "".join([*kept, content[position:]])
+
+    def formula(match: re.Match[str]) -> str:
+        math = match[0][match[0].index("<math") : match[0].rindex("</math>") + 7]
+        return stash(match[0], html.escape(mathml_text(math), quote=False))
+
+    content = FORMULA.sub(formula, content)
+    _STASHED[page_uri] = stashed
     return content
 
 
@@ -243,12 +271,12 @@ def on_page_content(html_content: str, page: Any, config: Any, **_: Any) -> str:
     if where.startswith("reference/") and config.repo_url:
         html_content = api_source_links(html_content, config.repo_url)
     _retitle(page.toc, where)
-    return exclude_code_from_search(_searchable(html_content, where))
+    return _searchable(exclude_code_from_search(html_content), where)
 
 
 def on_page_context(context: Any, page: Any, **_: Any) -> Any:
-    formulas = _FORMULAS.pop(page.file.src_uri, [])
-    page.content = PLACEHOLDER.sub(lambda m: formulas[int(m.group(1))], page.content)
+    stashed = _STASHED.pop(page.file.src_uri, [])
+    page.content = PLACEHOLDER.sub(lambda m: stashed[int(m.group(1))], page.content)
     return context
 
 
