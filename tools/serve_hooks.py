@@ -14,6 +14,8 @@
   they ran and the environment are unchanged replays what its blocks printed; the rest
   of the build runs as always. A ``--strict`` build (``tools/dev.py build``, CI)
   executes everything without it; ``REFIMPL_EXEC_CACHE=off`` turns the cache off.
+  Where there is a cache, the API signatures' layout is kept with it
+  (``tools/signatures.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools import exec_cache  # noqa: E402
+from tools import exec_cache, signatures  # noqa: E402
 
 EXECUTED = ('exec="on"', 'exec="1"', "exec='on'", 'exec="true"')
 log = logging.getLogger("mkdocs.hooks.serve")
@@ -118,7 +120,11 @@ def on_config(config: Any, **_: Any) -> Any:
     cache = exec_cache.from_environment(strict=bool(config.get("strict")), root=ROOT)
     if cache is not None:
         exec_cache.CURRENT.append(cache)
+    _signatures[:] = [s for s in [signatures.install(cache, ROOT)] if s is not None]
     return config
+
+
+_signatures: list[signatures.Remembered] = []
 
 
 def on_files(files: Any, config: Any, **_: Any) -> Any:
@@ -155,6 +161,8 @@ def on_post_build(**_: Any) -> None:
     # notices an edit to them (on_files only stamps what was loaded before the build).
     for path in _local_modules().values():
         _seen.setdefault(str(path), _stamp(path))
+    for remembered in _signatures:
+        remembered.save()
     if exec_cache.CURRENT:
         cache = exec_cache.CURRENT[0]
         log.info("execution cache: %s", cache.summary())

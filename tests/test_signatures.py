@@ -1,0 +1,73 @@
+"""tools/signatures.py: API signatures laid out once, kept with the execution cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mkdocstrings_handlers.python._internal import rendering
+
+from tools import exec_cache, signatures
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
+    return tmp_path
+
+
+def cache(project: Path, read: bool = True) -> exec_cache.Cache:
+    return exec_cache.Cache(project / ".cache" / "exec", root=project, read=read)
+
+
+class Counting:
+    """A stand-in for ruff: lays a signature out as upper case, and counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, code: str, line_length: int) -> str:
+        self.calls += 1
+        return f"{code.upper()}/{line_length}"
+
+
+def test_each_signature_is_laid_out_once_and_kept_for_the_next_build(project):
+    ruff = Counting()
+    first = signatures.Remembered(cache(project), ruff, project)
+    assert first("def f(x): pass", 60) == "DEF F(X): PASS/60"
+    assert first("def f(x): pass", 60) == "DEF F(X): PASS/60"
+    assert first("def f(x): pass", 80) == "DEF F(X): PASS/80"  # the line length counts
+    assert ruff.calls == 2
+    first.save()
+    again = signatures.Remembered(cache(project), ruff, project)
+    assert again("def f(x): pass", 60) == "DEF F(X): PASS/60"
+    assert ruff.calls == 2
+
+
+@pytest.mark.parametrize("change", ["settings", "environment", "no reading"])
+def test_a_changed_key_or_a_recording_build_lays_out_afresh(project, monkeypatch, change):
+    ruff = Counting()
+    first = signatures.Remembered(cache(project), ruff, project)
+    first("def f(x): pass", 60)
+    first.save()
+    read = True
+    if change == "settings":
+        (project / "pyproject.toml").write_text("[tool.ruff]\nline-length = 88\n")
+    elif change == "environment":
+        monkeypatch.setattr(exec_cache, "installed", lambda: ("ruff==99.0",))
+    else:
+        read = False
+    later = signatures.Remembered(cache(project, read=read), ruff, project)
+    assert later("def f(x): pass", 60) == "DEF F(X): PASS/60"
+    assert ruff.calls == 2
+
+
+def test_installed_only_with_a_cache(project):
+    original = rendering._get_formatter
+    try:
+        remembered = signatures.install(cache(project), project)
+        assert remembered is not None and rendering._get_formatter() is remembered
+        assert signatures.install(None, project) is None  # a strict build: ruff each time
+        assert rendering._get_formatter is signatures._ORIGINAL
+    finally:
+        rendering._get_formatter = original
