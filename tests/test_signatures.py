@@ -71,3 +71,10 @@ def test_installed_only_with_a_cache(project):
         assert rendering._get_formatter is signatures._ORIGINAL
     finally:
         rendering._get_formatter = original
+
+
+def test_a_folder_without_pyproject_toml_has_no_ruff_settings_to_key(project):
+    (project / "pyproject.toml").unlink()
+    ruff = Counting()
+    remembered = signatures.Remembered(cache(project), ruff, project)
+    assert remembered("def f(x): pass", 60) == "DEF F(X): PASS/60"

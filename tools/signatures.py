@@ -35,7 +35,8 @@ class Remembered:
         self.path = cache.directory / FILE
         self.format = format
         self.write = cache.write
-        settings = (root / "pyproject.toml").read_text(encoding="utf-8")
+        settings_file = root / "pyproject.toml"  # ruff's settings, if there are any
+        settings = settings_file.read_text(encoding="utf-8") if settings_file.exists() else ""
         self.key = exec_cache._digest(exec_cache.environment_key([settings]))
         self.known: dict[str, str] = {}
         if cache.read and self.path.exists():
