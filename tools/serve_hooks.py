@@ -14,8 +14,8 @@
   they ran and the environment are unchanged replays what its blocks printed; the rest
   of the build runs as always. A ``--strict`` build (``tools/dev.py build``, CI)
   executes everything without it; ``REFIMPL_EXEC_CACHE=off`` turns the cache off.
-  Where there is a cache, the API signatures' layout is kept with it
-  (``tools/signatures.py``).
+  Where there is a cache, the API signatures' layout and the compiled templates are
+  kept with it (``tools/render_cache.py``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools import exec_cache, signatures  # noqa: E402
+from tools import exec_cache, render_cache  # noqa: E402
 
 EXECUTED = ('exec="on"', 'exec="1"', "exec='on'", 'exec="true"')
 log = logging.getLogger("mkdocs.hooks.serve")
@@ -120,14 +120,24 @@ def on_config(config: Any, **_: Any) -> Any:
     cache = exec_cache.from_environment(strict=bool(config.get("strict")), root=ROOT)
     if cache is not None:
         exec_cache.CURRENT.append(cache)
-    _signatures[:] = [s for s in [signatures.install(cache, ROOT)] if s is not None]
+    _signatures[:] = [s for s in [render_cache.install(cache, ROOT)] if s is not None]
+    _templates[:] = [render_cache.templates(cache)]
     return config
 
 
-_signatures: list[signatures.Remembered] = []
+_signatures: list[render_cache.Remembered] = []
+_templates: list[Any] = [None]  # Jinja's bytecode cache, when there is an execution cache
+
+
+def on_env(env: Any, config: Any, **_: Any) -> Any:
+    env.bytecode_cache = _templates[0]  # the theme's templates
+    return env
 
 
 def on_files(files: Any, config: Any, **_: Any) -> Any:
+    if _templates[0] is not None:  # mkdocstrings' templates, before the API pages need them
+        handler = config.plugins["mkdocstrings"].handlers.get_handler("python")
+        handler.env.bytecode_cache = _templates[0]
     changed = local_sources_changed()
     if changed:
         log.info("local modules changed (%s): reloading them", ", ".join(changed))

@@ -1,13 +1,19 @@
-"""API signatures as mkdocstrings lays them out, remembered alongside the execution cache.
+"""What rendering the pages can keep between builds, beside the execution cache.
 
-mkdocstrings' Python handler lays out each signature on the API pages with ``ruff
-format``, one subprocess per signature: about 8 ms each, some 110 per build. The layout
-depends on nothing but the signature's text, the line length, ruff's version and this
-repository's ruff settings (``pyproject.toml``). A build that has an execution cache
-(``tools/exec_cache.py``: ``serve`` and local builds; a strict build only when told to
-replay) keeps the layouts in ``signatures.json`` beside the page entries, under a key
-made of Python's and every installed distribution's version (ruff among them) and the
-text of ``pyproject.toml``. A changed key starts the file afresh.
+Two things cost a build time and depend only on their inputs, so a build that has an
+execution cache (``tools/exec_cache.py``: ``serve`` and local builds; a strict build only
+when told to replay) keeps them in the cache's folder:
+
+- **Signature layouts.** mkdocstrings' Python handler lays out each signature on the API
+  pages with ``ruff format``, one subprocess per signature: about 8 ms each, some 110 per
+  build. The layout depends on nothing but the signature's text, the line length, ruff's
+  version and this repository's ruff settings (``pyproject.toml``). They are kept in
+  ``signatures.json`` under a key made of Python's and every installed distribution's
+  version (ruff among them) and the text of ``pyproject.toml``; a changed key starts the
+  file afresh.
+- **Compiled templates.** The theme's and mkdocstrings' Jinja templates, compiled once:
+  Jinja's own bytecode cache (``jinja/``), which keys each template by its name and the
+  checksum of its source, and its files by Jinja's and Python's bytecode versions.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from mkdocstrings_handlers.python._internal import rendering
 
 from tools import exec_cache
@@ -76,3 +83,12 @@ def install(cache: exec_cache.Cache | None, root: Path) -> Remembered | None:
 
     rendering._get_formatter = formatter  # type: ignore[assignment]
     return remembered
+
+
+def templates(cache: exec_cache.Cache | None) -> jinja2.BytecodeCache | None:
+    """Jinja's bytecode cache in ``cache``'s folder, or None for no cache."""
+    if cache is None:
+        return None
+    folder = cache.directory / "jinja"
+    folder.mkdir(parents=True, exist_ok=True)
+    return jinja2.FileSystemBytecodeCache(str(folder))

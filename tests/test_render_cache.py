@@ -1,13 +1,14 @@
-"""tools/signatures.py: API signatures laid out once, kept with the execution cache."""
+"""tools/render_cache.py: signature layouts and compiled templates kept between builds."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import jinja2
 import pytest
 from mkdocstrings_handlers.python._internal import rendering
 
-from tools import exec_cache, signatures
+from tools import exec_cache, render_cache
 
 
 @pytest.fixture
@@ -33,13 +34,13 @@ class Counting:
 
 def test_each_signature_is_laid_out_once_and_kept_for_the_next_build(project):
     ruff = Counting()
-    first = signatures.Remembered(cache(project), ruff, project)
+    first = render_cache.Remembered(cache(project), ruff, project)
     assert first("def f(x): pass", 60) == "DEF F(X): PASS/60"
     assert first("def f(x): pass", 60) == "DEF F(X): PASS/60"
     assert first("def f(x): pass", 80) == "DEF F(X): PASS/80"  # the line length counts
     assert ruff.calls == 2
     first.save()
-    again = signatures.Remembered(cache(project), ruff, project)
+    again = render_cache.Remembered(cache(project), ruff, project)
     assert again("def f(x): pass", 60) == "DEF F(X): PASS/60"
     assert ruff.calls == 2
 
@@ -47,7 +48,7 @@ def test_each_signature_is_laid_out_once_and_kept_for_the_next_build(project):
 @pytest.mark.parametrize("change", ["settings", "environment", "no reading"])
 def test_a_changed_key_or_a_recording_build_lays_out_afresh(project, monkeypatch, change):
     ruff = Counting()
-    first = signatures.Remembered(cache(project), ruff, project)
+    first = render_cache.Remembered(cache(project), ruff, project)
     first("def f(x): pass", 60)
     first.save()
     read = True
@@ -57,7 +58,7 @@ def test_a_changed_key_or_a_recording_build_lays_out_afresh(project, monkeypatch
         monkeypatch.setattr(exec_cache, "installed", lambda: ("ruff==99.0",))
     else:
         read = False
-    later = signatures.Remembered(cache(project, read=read), ruff, project)
+    later = render_cache.Remembered(cache(project, read=read), ruff, project)
     assert later("def f(x): pass", 60) == "DEF F(X): PASS/60"
     assert ruff.calls == 2
 
@@ -65,10 +66,10 @@ def test_a_changed_key_or_a_recording_build_lays_out_afresh(project, monkeypatch
 def test_installed_only_with_a_cache(project):
     original = rendering._get_formatter
     try:
-        remembered = signatures.install(cache(project), project)
+        remembered = render_cache.install(cache(project), project)
         assert remembered is not None and rendering._get_formatter() is remembered
-        assert signatures.install(None, project) is None  # a strict build: ruff each time
-        assert rendering._get_formatter is signatures._ORIGINAL
+        assert render_cache.install(None, project) is None  # a strict build: ruff each time
+        assert rendering._get_formatter is render_cache._ORIGINAL
     finally:
         rendering._get_formatter = original
 
@@ -76,5 +77,19 @@ def test_installed_only_with_a_cache(project):
 def test_a_folder_without_pyproject_toml_has_no_ruff_settings_to_key(project):
     (project / "pyproject.toml").unlink()
     ruff = Counting()
-    remembered = signatures.Remembered(cache(project), ruff, project)
+    remembered = render_cache.Remembered(cache(project), ruff, project)
     assert remembered("def f(x): pass", 60) == "DEF F(X): PASS/60"
+
+
+def test_templates_compile_once_into_the_cache_folder(project):
+    assert render_cache.templates(None) is None
+    bytecode = render_cache.templates(cache(project))
+    assert bytecode is not None
+    loader = jinja2.DictLoader({"page.html": "<p>{{ value * 2 }}</p>"})
+    first = jinja2.Environment(loader=loader, bytecode_cache=bytecode)
+    assert first.get_template("page.html").render(value=21) == "<p>42</p>"
+    compiled = list((project / ".cache" / "exec" / "jinja").iterdir())
+    assert len(compiled) == 1
+    second = jinja2.Environment(loader=loader, bytecode_cache=bytecode)
+    second.compile = None  # type: ignore[method-assign]  # compiling again would fail here
+    assert second.get_template("page.html").render(value=4) == "<p>8</p>"
