@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,15 +84,48 @@ def under_zensical() -> bool:
     return getattr(markdown_exec, "_caller", "") == "zensical"
 
 
-def page_path(md: Markdown) -> str:
-    """The converting page's path in ``docs/``, where the generator tells it, else "page".
+@dataclass(frozen=True)
+class PageContext:
+    """The page a conversion is for and the site's settings, as the generator tells them."""
 
-    Zensical hands every conversion its page through a preprocessor of its own.
+    src_uri: str  # the page's path in docs/
+    title: str | None
+    settings: Mapping[str, Any]  # mkdocs.yml as the generator read it: site_dir, site_url...
+    links_from_source: bool = False  # relative links in the HTML are read as the source's
+
+
+def page_context(md: Markdown) -> PageContext | None:
+    """What the generator tells this conversion of its page, or None (not a page's).
+
+    Zensical hands a page's conversion a preprocessor holding the page and the settings;
+    MkDocs registers a tree processor holding the page's file and the settings, and
+    another that takes the title from the first heading (it has run by the time the
+    conversion returns). The title is the page's as the generator shows it: the one the
+    navigation gives, else the metadata's, else the first heading's.
     """
-    if "rendering_context" not in md.preprocessors:
-        return "page"
-    context = md.preprocessors["rendering_context"]
-    return str(getattr(getattr(context, "page", None), "path", None) or "page")
+    if "rendering_context" in md.preprocessors:  # Zensical
+        context = md.preprocessors["rendering_context"]
+        page = context.page  # type: ignore[attr-defined]
+        config = context.config  # type: ignore[attr-defined]
+        return PageContext(str(page.path), page.title, config, links_from_source=True)
+    if "relpath" in md.treeprocessors:  # MkDocs
+        relpath = md.treeprocessors["relpath"]
+        # the title the navigation gives the page, else its metadata's, else its heading's
+        page = getattr(relpath.file, "page", None)  # type: ignore[attr-defined]
+        title = (vars(page).get("title") or page.meta.get("title")) if page else None
+        if not title:
+            extracted = [
+                p for p in md.treeprocessors if type(p).__name__ == "_ExtractTitleTreeprocessor"
+            ]
+            title = getattr(extracted[0], "title", None) if extracted else None
+        return PageContext(relpath.file.src_uri, title, relpath.config)  # type: ignore[attr-defined]
+    return None
+
+
+def page_path(md: Markdown) -> str:
+    """The converting page's path in ``docs/``, where the generator tells it, else "page"."""
+    context = page_context(md)
+    return context.src_uri if context else "page"
 
 
 def is_page_conversion(md: Markdown) -> bool:

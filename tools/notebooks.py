@@ -14,16 +14,21 @@ Two halves:
   (``html="1"`` blocks as HTML, the others as printed text), and a first cell that
   installs ``refimpl`` from the repository with the torch this site pins.
 
-``tools/docs_hooks.py`` names the files, writes them into the site and links each page
-to its notebook; a notebook is only written for a page with at least one executed block.
+After a page's conversion, :func:`publish` writes its notebook next to its ``index.html``
+in the site folder the generator names, and links it under the page's title ("Download
+notebook", "Open in Colab"): under MkDocs and under Zensical alike, since both hand the
+extension the page and the settings (``tools.executed_blocks.page_context``). A notebook
+is only written for a page with at least one executed block.
 """
 
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 import textwrap
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -37,6 +42,7 @@ TITLED = re.compile(
 )
 MD_LINK = re.compile(r"\]\((?P<target>[^)\s#]+\.md)(?P<fragment>#[^)\s]*)?\)")
 INSTALL_TAG = "install"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -54,6 +60,7 @@ class Capture:
 
     markdown: str = ""
     runs: list[Run] = field(default_factory=list)
+    failed: bool = False  # a block raised: no notebook (the build reports the block)
 
 
 LAST: Capture | None = None  # the capture of the most recent conversion
@@ -82,7 +89,12 @@ def _install_formatter() -> None:
         capture: Capture | None = getattr(kwargs.get("md"), "refimpl_capture", None)
 
         def run(code: str, **run_kwargs: Any) -> str:
-            output = exec_cache.run(_run_python, code, **run_kwargs)
+            try:
+                output = exec_cache.run(_run_python, code, **run_kwargs)
+            except BaseException:
+                if capture is not None:
+                    capture.failed = True
+                raise
             if capture is not None:
                 capture.runs.append(Run(code, output, bool(kwargs.get("html"))))
             return output
@@ -112,12 +124,67 @@ class _KeepSource(Preprocessor):
 
 
 class NotebookCapture(Extension):
-    """Python-Markdown extension: record each page's source and its blocks' outputs."""
+    """Python-Markdown extension: record each page's source and its blocks' outputs, then
+    write the page's notebook into the site and link it under the page's title."""
 
     def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown's name)
         _install_formatter()
         # after pymdownx.snippets (32), before whitespace normalization (30) and superfences
         md.preprocessors.register(_KeepSource(md), "refimpl_notebook_source", 31)
+        convert = md.convert
+
+        def convert_and_publish(source: str) -> str:
+            converted = convert(source)
+            capture: Capture | None = getattr(md, "refimpl_capture", None)
+            if capture is None or capture.failed or not capture.runs:
+                return converted
+            from tools.executed_blocks import page_context
+
+            context = page_context(md)
+            return converted if context is None else publish(converted, capture, context)
+
+        md.convert = convert_and_publish  # type: ignore[method-assign]
+
+
+def torch_pin() -> str:
+    """The torch pin of tools/constraints.txt, the one the site is built with."""
+    for line in (ROOT / "tools" / "constraints.txt").read_text().splitlines():
+        if line.startswith("torch=="):
+            return line.strip()
+    raise ValueError("tools/constraints.txt pins no torch")
+
+
+def publish(converted: str, capture: Capture, context: Any) -> str:
+    """Write the page's notebook next to its ``index.html``; link it under the title.
+
+    ``context`` is :class:`tools.executed_blocks.PageContext`: the page, and the settings
+    the notebook needs (``site_dir``, ``site_url``, ``repo_url``).
+    """
+    src, settings = context.src_uri, context.settings
+    repo_url = settings.get("repo_url") or ""
+    book = notebook(
+        capture,
+        src,
+        site_url=settings.get("site_url") or "",
+        repo_url=repo_url,
+        torch_pin=torch_pin(),
+        title=context.title or src,
+    )
+    name = notebook_name(src)
+    path = page_url(src) + name
+    target = Path(settings["site_dir"]) / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(nbformat.writes(book), encoding="utf-8")
+    # MkDocs leaves this HTML as it is; Zensical reads its relative links as written in
+    # the page's source and rewrites them for the page's address
+    href = posixpath.relpath(path, posixpath.dirname(src)) if context.links_from_source else name
+    links = [f'<a href="{html.escape(href)}" download>Download notebook</a>']
+    colab = colab_url(repo_url, path)
+    if colab:
+        links.append(f'<a href="{html.escape(colab)}">Open in Colab</a>')
+    line = f'<p class="notebook-links">{" · ".join(links)}</p>'
+    head, found, rest = converted.partition("</h1>")
+    return head + found + line + rest if found else line + converted
 
 
 def makeExtension(**kwargs: Any) -> NotebookCapture:  # noqa: N802 (Python-Markdown's name)
