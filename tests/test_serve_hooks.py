@@ -1,4 +1,4 @@
-"""tools/serve_hooks.py: fresh code-block sessions per page, local modules reloaded on change."""
+"""tools/serve_hooks.py: local modules reloaded on change."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from markdown_exec._internal.formatters import python as markdown_exec_python
 
 from tests.docs_blocks import DOCS
 
@@ -18,16 +17,6 @@ SPEC = importlib.util.spec_from_file_location("serve_hooks", DOCS.parent / "tool
 assert SPEC is not None and SPEC.loader is not None
 hooks = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(hooks)
-
-
-def test_each_page_starts_from_empty_sessions():
-    run = markdown_exec_python._run_python
-    assert run("x = 41", session="page") == ""
-    assert run("print(x + 1)", session="page") == "42\n"
-    hooks.on_page_markdown("# the next page")
-    with pytest.raises(Exception, match="name 'x' is not defined"):
-        run("print(x)", session="page")
-    hooks.reset_sessions()
 
 
 @pytest.fixture

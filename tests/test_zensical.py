@@ -93,6 +93,21 @@ def test_each_page_starts_from_fresh_sessions_under_zensical(tmp_path):
     assert "fresh" in second and "leaked" not in second
 
 
+def test_a_page_conversion_starts_from_empty_sessions():
+    """Under any generator, and in each rebuild of ``mkdocs serve``'s one process."""
+    import markdown
+    from markdown_exec._internal.formatters import python
+
+    from tools import executed_blocks
+
+    assert python._run_python("x = 41", session="page") == ""
+    assert python._run_python("print(x + 1)", session="page") == "42\n"
+    markdown.Markdown(extensions=[executed_blocks.ExecutedBlocks()]).convert("# Next page")
+    with pytest.raises(Exception, match="name 'x' is not defined"):
+        python._run_python("print(x)", session="page")
+    executed_blocks.reset_sessions()
+
+
 @zensical_run
 def test_the_build_script_keeps_the_execution_cache(tmp_path, monkeypatch):
     """Zensical's own cache is emptied before a build; ``.cache/exec`` is not."""

@@ -1,9 +1,8 @@
-"""MkDocs hooks for authors: every page's code runs fresh, and edits to refimpl show at once.
+"""MkDocs hooks for authors: edits to refimpl show at once, unchanged pages replay.
 
-- **Fresh sessions per page.** markdown-exec keeps each session's globals for the life of
-  the process, and ``mkdocs serve`` is one process for many builds: a page rebuilt after an
-  edit would otherwise start from the variables its previous build left. Each page now
-  starts from empty sessions, so a rebuilt page prints what a clean build prints.
+(Each page's blocks start from empty markdown-exec sessions in every build, ``serve``'s
+rebuilds included: the ``tools.executed_blocks`` extension sees to that.)
+
 - **Local modules reloaded.** ``mkdocs.yml`` watches ``refimpl/``. Before each build the
   sources of every module the pages imported from this repository (``refimpl`` and any
   other) are compared with the previous build's; if one changed, all of them are dropped
@@ -26,8 +25,6 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
-
-from markdown_exec._internal.formatters import python as markdown_exec_python
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -76,13 +73,6 @@ def local_sources_changed() -> list[str]:
     else:
         _seen.update({str(path): _stamp(path) for path in modules.values()})
     return changed
-
-
-def reset_sessions() -> None:
-    """Forget every markdown-exec Python session: the next block starts from nothing."""
-    markdown_exec_python._sessions_globals.clear()
-    markdown_exec_python._sessions_counter.clear()
-    markdown_exec_python._code_blocks.clear()
 
 
 def on_startup(*, command: str, dirty: bool, **_: Any) -> None:
@@ -154,7 +144,6 @@ def on_files(files: Any, config: Any, **_: Any) -> Any:
 
 
 def on_page_markdown(markdown: str, page: Any = None, **_: Any) -> str:
-    reset_sessions()
     if exec_cache.CURRENT and page is not None:
         exec_cache.CURRENT[0].begin(page.file.src_uri)
     return markdown
