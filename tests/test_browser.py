@@ -859,3 +859,59 @@ def test_explorer_figure_is_there_without_javascript(browser, base_url):
             assert root.locator("form").is_hidden(), "controls shown that cannot work"
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------------------------------
+# Accessibility: axe-core's WCAG 2.1 A and AA rules, every page, both colour schemes.
+# Marked a11y (deselected by default: about 4 s a page and scheme here); .ci/run runs it
+# as a stage of its own with -m a11y.
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_FAILING = {"serious", "critical"}
+SCHEMES = {"light": "default", "dark": "slate"}  # the reader's preference -> Material's
+
+
+def axe_script() -> Path:
+    """axe-core's ``axe.min.js``, as pinned in tools/constraints.txt (axe-playwright-python)."""
+    try:
+        import axe_playwright_python
+    except ImportError:
+        unavailable("axe-playwright-python is not installed (it is in the test extra)")
+    return Path(axe_playwright_python.__file__).parent / "axe.min.js"
+
+
+def axe_failures(result: dict[str, Any]) -> list[str]:
+    """One line per serious or critical violation: rule, impact, node count, a few targets."""
+    return [
+        f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): "
+        + "; ".join(" ".join(map(str, n["target"])) for n in v["nodes"][:3])
+        + f" -- {v['nodes'][0].get('failureSummary', '')[:300]!r}"
+        for v in result["violations"]
+        if v["impact"] in AXE_FAILING
+    ]
+
+
+@pytest.mark.a11y
+@pytest.mark.parametrize("preference", SCHEMES)
+@pytest.mark.parametrize("source", PAGES, ids=IDS)
+def test_page_has_no_serious_accessibility_violation(browser, base_url, source, preference):
+    script = axe_script()
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme=preference)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        visit(page, base_url + url_path(source))
+        assert scheme(page) == SCHEMES[preference], "the page did not follow the preference"
+        page.add_script_tag(path=str(script))
+        result = page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+            " resultTypes: ['violations']})",
+            AXE_TAGS,
+        )
+        assert result["testEngine"]["name"] == "axe-core"
+        failures = axe_failures(result)
+        assert failures == [], f"{url_path(source) or 'home'} ({preference}):\n" + "\n".join(
+            failures
+        )
+    finally:
+        context.close()

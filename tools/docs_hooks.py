@@ -45,7 +45,7 @@ def _retitle(items: Any, where: str) -> None:
 # that are most of a page's markup.
 PLACEHOLDER = re.compile(r'<span data-stashed="(\d+)">[^<]*</span>')
 _STASHED: dict[str, list[str]] = {}
-FORMULA = re.compile(r'<(span|div) class="math-(?:inline|display)">.*?</\1>', re.S)
+FORMULA = re.compile(r'<(span|div) class="math-(?:inline|display)"[^>]*>.*?</\1>', re.S)
 
 
 def _element_end(content: str, tag: str, start: int) -> int:

@@ -38,7 +38,8 @@ def latex_to_mathml(latex: str, display: bool, where: str) -> str:
     alt = html.escape(source, quote=True)
     mathml = mathml.replace("<math ", f'<math alttext="{alt}" ', 1)
     if display:
-        return f'<div class="math-display">{mathml}</div>'
+        # focusable: a formula wider than the screen scrolls, by keyboard too
+        return f'<div class="math-display" tabindex="0">{mathml}</div>'
     return f'<span class="math-inline">{mathml}</span>'
 
 
