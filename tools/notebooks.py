@@ -284,13 +284,34 @@ def absolute_links(text: str, src_uri: str, site_url: str) -> str:
     return MD_LINK.sub(replace, text)
 
 
+# Notebooks, cells and outputs of the v4.5 format built as plain nodes: nbformat's
+# constructors check each one against the schema as it is made, most of the time a build
+# spends on notebooks. The tests validate every notebook whole (tests/test_docs.py).
+Node = nbformat.NotebookNode
+
+
+def markdown_cell(source: str) -> Any:
+    return Node(cell_type="markdown", id="", metadata=Node(), source=source)
+
+
+def code_cell(source: str, metadata: dict[str, Any] | None = None) -> Any:
+    return Node(
+        cell_type="code",
+        id="",
+        metadata=Node(metadata or {}),
+        execution_count=None,
+        source=source,
+        outputs=[],
+    )
+
+
 def install_cell(repo_url: str, torch_pin: str) -> Any:
     source = (
         "# refimpl from its repository, with the torch this page was built with. Skip this\n"
         "# cell where refimpl is installed already.\n"
         f'%pip install --quiet "{torch_pin}" numpy scikit-learn "refimpl @ git+{repo_url}"'
     )
-    return nbformat.v4.new_code_cell(source, metadata={"tags": [INSTALL_TAG]})
+    return code_cell(source, metadata={"tags": [INSTALL_TAG]})
 
 
 def notebook(
@@ -319,7 +340,7 @@ def notebook(
         )
     address = f"{site_url}{page_url(src_uri)}"
     cells = [
-        nbformat.v4.new_markdown_cell(
+        markdown_cell(
             f"*{title}*, from [{address}]({address}). The outputs below are the ones printed "
             "when the site was built; run the cells to print them again."
         ),
@@ -328,29 +349,27 @@ def notebook(
     pending = iter(runs)
     for kind, text in parts:
         if kind == "markdown":
-            cells.append(
-                nbformat.v4.new_markdown_cell(
-                    absolute_links(plain_markdown(text), src_uri, site_url)
-                )
-            )
+            cells.append(markdown_cell(absolute_links(plain_markdown(text), src_uri, site_url)))
             continue
         run = next(pending)
-        cell = nbformat.v4.new_code_cell(text)
+        cell = code_cell(text)
         if run.output and run.html:
-            cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": run.output})]
+            html_output = {"text/html": run.output}
+            cell.outputs = [Node(output_type="display_data", data=html_output, metadata={})]
         elif run.output:
-            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=run.output)]
+            cell.outputs = [Node(output_type="stream", name="stdout", text=run.output)]
         cells.append(cell)
     for number, cell in enumerate(cells):
         cell.id = f"cell-{number}"  # nbformat draws random ids; the build is reproducible
-    book = nbformat.v4.new_notebook(
-        cells=cells,
+    return Node(
+        nbformat=4,
+        nbformat_minor=5,
         metadata={
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
             "language_info": {"name": "python"},
         },
+        cells=cells,
     )
-    return book  # tests/test_docs.py validates every one (1 s here, per build, otherwise)
 
 
 def notebook_name(src_uri: str) -> str:
