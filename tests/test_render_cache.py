@@ -74,6 +74,22 @@ def test_installed_only_with_a_cache(project):
         rendering._get_formatter = original
 
 
+def test_mkdocstrings_lays_signatures_out_through_the_patched_formatter(project):
+    """The patch replaces a private function of the pinned mkdocstrings-python: if a new
+    version renames it or stops calling it, this fails instead of the cache going unused."""
+    original = rendering._get_formatter
+    try:
+        remembered = render_cache.install(cache(project), project)
+        assert remembered is not None
+        remembered.format = Counting()
+        long_signature = "(" + ", ".join(f"argument_{i}: int" for i in range(12)) + ") -> None"
+        for _ in range(2):
+            rendering._format_signature("function", long_signature, 60)  # type: ignore[arg-type]
+        assert remembered.format.calls == 1  # laid out once, the second time remembered
+    finally:
+        rendering._get_formatter = original
+
+
 def test_a_folder_without_pyproject_toml_has_no_ruff_settings_to_key(project):
     (project / "pyproject.toml").unlink()
     ruff = Counting()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,14 +170,21 @@ def check(run: PageRun) -> None:
         raise ExecutedBlockError(f"{len(run.failures)} executed block(s) raised\n{details}")
 
 
-class ExecutedBlocks(Extension):
-    """Fresh markdown-exec sessions for every page; raising blocks fail the build.
+PageStep = Callable[[str, PageContext], str]
 
-    Wraps ``Markdown.convert``: a page's blocks run inside it, and the check comes after
-    every postprocessor (the ``toc`` extension also runs those on each heading).
+
+def after_page(md: Markdown, step: PageStep | None = None) -> None:
+    """Run ``step`` on each page's finished HTML; the page's conversion wrapped once.
+
+    The first call wraps ``Markdown.convert``: a page's conversion (not a nested one, see
+    :func:`is_page_conversion`) starts from fresh sessions, collects its blocks' failures
+    and, once done, checks them, then hands its HTML and :class:`PageContext` to every
+    registered step in the order they were registered. Conversions no generator calls a
+    page's (no :func:`page_context`) skip the steps.
     """
-
-    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown's name)
+    steps: list[PageStep] | None = md.__dict__.get("refimpl_page_steps")
+    if steps is None:
+        steps = md.refimpl_page_steps = []  # type: ignore[attr-defined]
         _install_collector()
         convert = md.convert
 
@@ -191,9 +198,26 @@ class ExecutedBlocks(Extension):
             finally:
                 run = _CURRENT.pop()
             check(run)
+            context = page_context(md)  # after the conversion: the title is known
+            for each in steps if context is not None else ():
+                converted = each(converted, context)
             return converted
 
-        md.convert = convert_page
+        md.convert = convert_page  # type: ignore[method-assign]
+    if step is not None:
+        steps.append(step)
+
+
+class ExecutedBlocks(Extension):
+    """Fresh markdown-exec sessions for every page; raising blocks fail the build.
+
+    Wraps ``Markdown.convert`` (:func:`after_page`): a page's blocks run inside it, and the
+    check comes after every postprocessor (the ``toc`` extension also runs those on each
+    heading).
+    """
+
+    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown's name)
+        after_page(md)
 
 
 def makeExtension(**kwargs: Any) -> ExecutedBlocks:  # noqa: N802 (Python-Markdown's name)

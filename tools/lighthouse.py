@@ -31,6 +31,10 @@ import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: tools/ is a package of the repository
+
+from tools import notebooks  # noqa: E402 (after the path)
+
 LIGHTHOUSE = "lighthouse@12.2.3"  # works with Node 20
 NODE_PREFIX = ROOT / ".cache" / "node"
 CHROMIUM = "/usr/bin/chromium"  # Debian's package (.ci/run installs it)
@@ -102,13 +106,6 @@ def lighthouse_bin() -> Path:
     return binary
 
 
-def page_address(source: str) -> str:
-    stem = source.removesuffix(".md")
-    if stem == "index":
-        return ""
-    return (stem.removesuffix("/index") if stem.endswith("/index") else stem) + "/"
-
-
 def build(destination: Path, url: str) -> None:
     env = dict(os.environ, SITE_URL=url, NO_MKDOCS_2_WARNING="1")
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(destination)]
@@ -163,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                     for number in range(args.runs):
                         name = f"{source.removesuffix('.md').replace('/', '_')}-{form_factor}"
                         report = REPORTS / f"{name}-{number + 1}.json"
-                        url = base + page_address(source)
+                        url = base + notebooks.page_url(source)
                         runs.append(run_lighthouse(url, form_factor, report))
                     median = {c: statistics.median(r[c] for r in runs) for c in CATEGORIES}
                     low = [c for c in CATEGORIES if median[c] < args.threshold]

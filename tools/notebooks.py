@@ -23,6 +23,7 @@ is only written for a page with at least one executed block.
 
 from __future__ import annotations
 
+import functools
 import html
 import posixpath
 import re
@@ -131,21 +132,18 @@ class NotebookCapture(Extension):
         _install_formatter()
         # after pymdownx.snippets (32), before whitespace normalization (30) and superfences
         md.preprocessors.register(_KeepSource(md), "refimpl_notebook_source", 31)
-        convert = md.convert
+        from tools.executed_blocks import after_page
 
-        def convert_and_publish(source: str) -> str:
-            converted = convert(source)
+        def publish_page(converted: str, context: Any) -> str:
             capture: Capture | None = getattr(md, "refimpl_capture", None)
             if capture is None or capture.failed or not capture.runs:
                 return converted
-            from tools.executed_blocks import page_context
+            return publish(converted, capture, context)
 
-            context = page_context(md)
-            return converted if context is None else publish(converted, capture, context)
-
-        md.convert = convert_and_publish  # type: ignore[method-assign]
+        after_page(md, publish_page)
 
 
+@functools.cache
 def torch_pin() -> str:
     """The torch pin of tools/constraints.txt, the one the site is built with."""
     for line in (ROOT / "tools" / "constraints.txt").read_text().splitlines():

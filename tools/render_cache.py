@@ -44,7 +44,7 @@ class Remembered:
         self.write = cache.write
         settings_file = root / "pyproject.toml"  # ruff's settings, if there are any
         settings = settings_file.read_text(encoding="utf-8") if settings_file.exists() else ""
-        self.key = exec_cache._digest(exec_cache.environment_key([settings]))
+        self.key = exec_cache.environment_key([settings])
         self.known: dict[str, str] = {}
         if cache.read and self.path.exists():
             stored = json.loads(self.path.read_text(encoding="utf-8"))

@@ -110,19 +110,15 @@ class SourceLinks(Extension):
     """Adds the links once a reference page's conversion, mkdocstrings' HTML included, is done."""
 
     def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown's name)
-        convert = md.convert
+        from tools.executed_blocks import PageContext, after_page
 
-        def convert_and_link(source: str) -> str:
-            converted = convert(source)
-            from tools.executed_blocks import page_context
-
-            context = page_context(md)
-            if context is None or not context.src_uri.startswith("reference/"):
+        def link_entries(converted: str, context: PageContext) -> str:
+            if not context.src_uri.startswith("reference/"):
                 return converted
             repo_url = context.settings.get("repo_url") or ""
             return api_source_links(converted, repo_url) if repo_url else converted
 
-        md.convert = convert_and_link  # type: ignore[method-assign]
+        after_page(md, link_entries)
 
 
 def makeExtension(**kwargs: Any) -> SourceLinks:  # noqa: N802 (Python-Markdown's name)
