@@ -301,13 +301,40 @@ def visit(page: Any, url: str) -> Any:
     return response
 
 
+TWO_FRAMES = """() => new Promise((resolve) =>
+  requestAnimationFrame(() => requestAnimationFrame(resolve)))"""
+VISIT_CODE_BLOCKS = """async () => {
+  // Each listing brought to the screen, its tabs (and their parents' tabs) opened first;
+  // then the tabs as they were.
+  const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+  const opened = [...document.querySelectorAll("article .tabbed-set > input:checked")];
+  for (const code of document.querySelectorAll("article pre > code")) {
+    const closed = [];
+    for (let block = code.closest(".tabbed-block"); block;
+         block = block.parentElement.closest(".tabbed-block")) {
+      closed.unshift(block);
+    }
+    for (const block of closed) {
+      if (block.checkVisibility()) continue;
+      const index = [...block.parentElement.children].indexOf(block);
+      block.closest(".tabbed-set").querySelectorAll(":scope > input")[index].click();
+    }
+    code.scrollIntoView();
+    await frame();
+    await frame();
+  }
+  for (const input of opened) input.click();
+  await frame();
+}"""
+
+
 def scheme(page: Any) -> str:
     return page.evaluate("document.body.getAttribute('data-md-color-scheme')")
 
 
 def toggle_palette(page: Any) -> str:
     before = scheme(page)
-    page.locator("form[data-md-component=palette] label:visible").click()
+    page.locator("form[data-refimpl-palette] label:visible").click()
     page.wait_for_function(
         "before => document.body.getAttribute('data-md-color-scheme') !== before", arg=before
     )
@@ -359,6 +386,28 @@ def test_instant_navigation_keeps_the_page_and_typesets_math(tab, base_url):
     page.go_back()
     page.wait_for_url(base_url)
     assert page.evaluate("window.__still_here === true")
+    problems.assert_none()
+
+
+def test_the_chosen_scheme_stays_across_pages_and_reloads(tab, base_url):
+    """overrides/partials/palette.html and its script: a choice is kept where Material's
+    start-up script applies it before the next page is drawn, through instant
+    navigation and a full load alike, and the switch shows the way back."""
+    page, problems = tab
+    visit(page, base_url)
+    assert scheme(page) == "default"  # the light preference of the context
+    assert toggle_palette(page) == "slate"
+    page.locator("a.md-tabs__link", has_text="Normalization").first.click()
+    page.wait_for_url(f"{base_url}normalization/batch-norm/")
+    page.locator("article h1", has_text="Batch normalization").wait_for()
+    assert scheme(page) == "slate"
+    visit(page, base_url + "architectures/googlenet/")
+    assert scheme(page) == "slate"
+    label = page.locator("form[data-refimpl-palette] label:visible")
+    assert label.count() == 1 and label.get_attribute("title") == "Switch to light mode"
+    assert toggle_palette(page) == "default"
+    page.reload()
+    assert scheme(page) == "default"
     problems.assert_none()
 
 
@@ -513,9 +562,12 @@ def assert_page_works(page: Any, source: Path) -> None:
     assert page.locator("article h1").count() >= 1, "the page has no heading"
     assert_math_typeset(page, source)
     if has_code_blocks(source):
+        # content.lazy: a block gets its copy button once it has been near the screen
+        page.evaluate(VISIT_CODE_BLOCKS)
         code = page.locator("article pre > code").count()
         buttons = page.locator("article pre button[data-clipboard-target]").count()
         assert code > 0 and buttons == code, f"{code} code blocks, {buttons} copy buttons"
+        page.evaluate("window.scrollTo(0, 0)")
     assert scheme(page) == "default"
     assert toggle_palette(page) == "slate"
     assert toggle_palette(page) == "default"
@@ -597,6 +649,7 @@ def test_reader_screenshots(tab, base_url, name, path, selector, figure_title):
         target = target.filter(has=page.locator("svg > title", has_text=figure_title))
     target.first.scroll_into_view_if_needed()
     page.evaluate("window.scrollBy(0, -80)")  # below the sticky header
+    page.evaluate(TWO_FRAMES)  # off-screen blocks are drawn once they come near
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000

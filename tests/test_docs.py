@@ -581,3 +581,36 @@ def test_explorer_script_ships_with_the_explorer_pages_only(site):
         assert markup.count("javascripts/explorer.js") == (1 if kinds else 0), page
         for kind in kinds:
             assert f'data-explorer="{kind}"' in markup
+
+
+def test_name_and_whitespace_tokens_are_plain_text_drawn_in_the_code_colour(site):
+    """tools/lean_html.py drops these spans: the theme must draw names as plain code."""
+    from tools.lean_html import drop_plain_spans
+
+    stylesheets = "".join(p.read_text(encoding="utf-8") for p in site.glob("assets/**/*.css"))
+    assert "--md-code-hl-name-color:var(--md-code-fg-color)" in stylesheets
+    assert not re.search(r"\.highlight \.w\b", stylesheets)
+    listings = 0
+    for page in PAGES:
+        markup = built_page(site, page)
+        assert '<span class="n">' not in markup and '<span class="w">' not in markup, page
+        listings += markup.count('<span class="k">')
+    assert listings > 100  # the pages still have highlighted listings
+    sample = '<span class="k">def</span><span class="w"> </span><span class="n">f</span>'
+    assert drop_plain_spans(sample) == '<span class="k">def</span> f'
+
+
+def test_every_bare_table_is_in_a_box_of_its_own(site):
+    from tools.lean_html import box_tables
+
+    bare = re.compile(r"<table(?![^>]*\bclass=)[^>]*>")  # what Material wraps at load
+    boxed = re.compile(r'<div class="table-box"><table(?![^>]*\bclass=)[^>]*>')
+    tables = 0
+    for page in PAGES:
+        markup = built_page(site, page)
+        tables += len(bare.findall(markup))
+        assert len(bare.findall(markup)) == len(boxed.findall(markup)), page
+    assert tables > 20
+    once = box_tables("<p>a</p><table><tr><td>1</td></tr></table>")
+    assert once == '<p>a</p><div class="table-box"><table><tr><td>1</td></tr></table></div>'
+    assert box_tables(once) == once  # a page around a block's output boxes nothing twice

@@ -338,3 +338,18 @@ def test_convnext_block_figure_reads_the_block():
 def test_conv_figure_says_when_there_is_no_padding():
     assert "input 5x5, no padding" in texts(parse(figures.conv_figure(5, 3)))
     assert "input 5x5, padded to 7x7" in texts(parse(figures.conv_figure(5, 3, padding=1)))
+
+
+def test_repeated_paint_moves_into_one_class_rule_per_combination():
+    from refimpl.figures.svg import shared_paint
+
+    cells = '<rect x="0" fill="red" stroke="blue"/>' * 3
+    framed = '<g class="frame"><rect x="1" class="tap" fill="red" stroke="blue"/></g>'
+    lone = '<line x1="0" stroke="green"/>'
+    body, rules = shared_paint(cells + framed + lone, "fig")
+    assert rules == "#fig .p0 { fill: red; stroke: blue; }"
+    assert body.count('class="p0"') == 3 and 'class="p0 tap"' in body
+    assert 'fill="red"' not in body and '<line x1="0" stroke="green"/>' in body  # used once
+    root = parse(figures.conv_figure(5, 3, stride=2, padding=1))
+    styled = [e for e in root.iter() if e.tag.endswith("rect") and e.get("fill") is None]
+    assert styled and all(e.get("class") for e in styled)  # every unpainted cell has a class

@@ -7,6 +7,8 @@ lines use ``currentColor``, so every figure follows the light and dark palettes.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections import Counter
 from html import escape
 
 # Material's palette variables, with fallbacks for use outside the site.
@@ -46,6 +48,47 @@ def text(
     return f"<text {place} {attributes(fill=INK, **attrs)}>{escape(content)}</text>"
 
 
+# Paint attributes that many cells of a figure repeat: written once, as a class rule.
+PAINT = re.compile(r' (fill|stroke|stroke-dasharray|stroke-width)="([^"]*)"')
+TAG = re.compile(r"<(rect|line|path|circle|polygon|polyline)\b([^>]*?)(/?)>")
+SHARED_AT = 3  # a paint repeated by at least this many elements gets a class
+
+
+def shared_paint(body: str, ident: str) -> tuple[str, str]:
+    """``body`` with each paint that at least ``SHARED_AT`` elements repeat moved into a
+    class rule, and the rules. A grid of cells then carries one short class per cell
+    instead of the same colours spelled out hundreds of times, and draws the same: a
+    class rule sets the same properties the attributes did, and nothing else in the
+    figure sets them."""
+
+    def paint_of(attributes: str) -> tuple[tuple[str, str], ...]:
+        return tuple(PAINT.findall(attributes))
+
+    counts = Counter(paint_of(m[2]) for m in TAG.finditer(body))
+    shared = [paint for paint, n in counts.items() if paint and n >= SHARED_AT]
+    names = {paint: f"p{i}" for i, paint in enumerate(shared)}
+
+    def replace(match: re.Match[str]) -> str:
+        tag, attributes, close = match[1], match[2], match[3]
+        name = names.get(paint_of(attributes))
+        if name is None:
+            return match[0]
+        attributes = PAINT.sub("", attributes)
+        if ' class="' in attributes:
+            attributes = attributes.replace(' class="', f' class="{name} ', 1)
+        else:
+            attributes += f' class="{name}"'
+        return f"<{tag}{attributes}{close}>"
+
+    rules = "".join(
+        f"#{ident} .{names[paint]} {{ "
+        + " ".join(f"{key}: {value};" for key, value in paint)
+        + " }"
+        for paint in shared
+    )
+    return TAG.sub(replace, body), rules
+
+
 def figure_id(*parts: object) -> str:
     """A stable id from a figure's parameters: the same figure gets the same id every build."""
     return "fig-" + hashlib.sha1(repr(parts).encode()).hexdigest()[:10]
@@ -76,9 +119,10 @@ def svg(
         f'<title id="{ident}-title">{escape(title)}</title>',
         f'<desc id="{ident}-desc">{escape(description)}</desc>',
     ]
-    if style:
-        parts.append(f"<style>{style}</style>")
-    parts += body
+    drawn, paint_rules = shared_paint("".join(body), ident)
+    if style or paint_rules:
+        parts.append(f"<style>{paint_rules}{style}</style>")
+    parts.append(drawn)
     parts.append("</svg>")
     return "".join(parts)
 
