@@ -1,8 +1,9 @@
 """Leaner page HTML: fewer elements to parse and style, and less restyling at load.
 
 A Python-Markdown extension (``tools.lean_html`` under ``markdown_extensions``), so MkDocs
-and Zensical builds both have it. Two rewrites of a page's finished HTML, neither of which
-changes what the reader sees or what search finds:
+and Zensical builds both have it. Two rewrites of a page's finished HTML, once per page
+(``tools.executed_blocks.after_page``: not again for each block's output or docstring
+converted inside it), neither of which changes what the reader sees or what search finds:
 
 - **Plain tokens as text.** Pygments wraps every token of a listing in a ``<span>`` with
   the token's class. Names (``n``) and whitespace (``w``) are a third of a listing's spans,
@@ -27,11 +28,10 @@ import re
 from typing import Any
 
 from markdown import Extension, Markdown
-from markdown.postprocessors import Postprocessor
 
 PLAIN_TOKEN = re.compile(r'<span class="(?:n|w)">([^<]*)</span>')
 BOX = '<div class="table-box">'
-# a table not boxed yet (a block's output is converted first, then the page around it)
+# a table not boxed yet: boxing a page twice changes nothing
 BARE_TABLE = re.compile(rf"(?<!{BOX})<table>.*?</table>", re.S)
 
 
@@ -45,15 +45,16 @@ def box_tables(html: str) -> str:
     return BARE_TABLE.sub(lambda m: f"{BOX}{m[0]}</div>", html)
 
 
-class _Lean(Postprocessor):
-    def run(self, text: str) -> str:
-        return box_tables(drop_plain_spans(text))
+def lean(html: str, context: Any = None) -> str:
+    """Both rewrites; a step for :func:`tools.executed_blocks.after_page`."""
+    return box_tables(drop_plain_spans(html))
 
 
 class LeanHtml(Extension):
     def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown's name)
-        # after the raw HTML postprocessor (30) has put the highlighted listings back
-        md.postprocessors.register(_Lean(md), "refimpl_lean_html", 5)
+        from tools.executed_blocks import after_page
+
+        after_page(md, lean)
 
 
 def makeExtension(**kwargs: Any) -> LeanHtml:  # noqa: N802 (Python-Markdown's name)
